@@ -1,0 +1,118 @@
+/**
+ * The interrupt state of one execution: the requests it received and the decisions taken
+ * at each stopping point. Never shared between executions (interrupts are never sticky).
+ *
+ * @internal
+ */
+import type { InterruptRequest, InterruptStrategy } from "../Interrupt.js"
+import { request as makeRequest } from "../Interrupt.js"
+
+/** @internal */
+export class InterruptController {
+  readonly requests: Array<InterruptRequest> = []
+  /** The request in effect: the first one, or the one that forced the stop. */
+  effective: InterruptRequest | undefined = undefined
+  /** A forced (immediate) stop is in effect. */
+  forced = false
+  /** The execution has ended; requests are refused. */
+  finished = false
+  private pollsLeft: number | undefined = undefined
+  private readonly listeners = new Set<() => void>()
+
+  constructor(readonly strategy: InterruptStrategy) {}
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener)
+    return () => {
+      this.listeners.delete(listener)
+    }
+  }
+
+  private notify(): void {
+    for (const listener of [...this.listeners]) listener()
+  }
+
+  /**
+   * Records a request. The first graceful request starts a graceful stop; a forced request,
+   * or any request after the first, makes the stop immediate (escalation).
+   */
+  request(request: InterruptRequest): { readonly escalated: boolean; readonly effective: InterruptRequest } {
+    this.requests.push(request)
+    let escalated = false
+    if (this.effective === undefined) {
+      this.effective = request
+      if (request.mode === "force") this.forced = true
+    } else if (!this.forced) {
+      this.forced = true
+      escalated = true
+      this.effective = request.mode === "force" ? request : makeRequest({
+        source: request.source,
+        mode: "force",
+        at: request.at,
+        reason: request.reason ?? "second interrupt request",
+        requestedBy: request.requestedBy
+      })
+    }
+    this.notify()
+    return { escalated, effective: this.effective }
+  }
+
+  /** The grace period ran out: make the stop immediate. */
+  escalate(reason: string, now: Date): InterruptRequest | undefined {
+    if (this.forced || this.effective === undefined || this.finished) return undefined
+    const escalation = makeRequest({
+      source: this.effective.source,
+      mode: "force",
+      at: now,
+      reason,
+      requestedBy: this.effective.requestedBy
+    })
+    this.requests.push(escalation)
+    this.effective = escalation
+    this.forced = true
+    this.notify()
+    return escalation
+  }
+
+  private poll(n: number): boolean {
+    if (this.pollsLeft === undefined) this.pollsLeft = n
+    if (this.pollsLeft > 0) {
+      this.pollsLeft--
+      return false
+    }
+    return true
+  }
+
+  /** Stopping point before a block. True = stop here. */
+  stopAtBlockBoundary(): boolean {
+    if (this.effective === undefined) return false
+    if (this.forced) return true
+    return this.strategy._tag === "PollNextN" ? this.poll(this.strategy.n) : true
+  }
+
+  /** Stopping point before an item starts. True = start no more items. */
+  stopBeforeItemStart(strategy: InterruptStrategy): boolean {
+    if (this.effective === undefined) return false
+    if (this.forced) return true
+    switch (strategy._tag) {
+      case "IgnoreInterruptions":
+        return false
+      case "PollNextN":
+        return this.poll(strategy.n)
+      default:
+        return true
+    }
+  }
+
+  /** Whether an item's cooperative check reports an interrupt. */
+  itemShouldStop(strategy: InterruptStrategy): boolean {
+    if (this.effective === undefined) return false
+    return this.forced || strategy._tag !== "IgnoreInterruptions"
+  }
+
+  /** Whether in-flight items must be interrupted now. */
+  immediate(strategy: InterruptStrategy): boolean {
+    if (this.effective === undefined) return false
+    return this.forced || strategy._tag === "Immediate"
+  }
+}

@@ -1,0 +1,4 @@
+import { ExecutionStore } from "@truce/core"
+import { conformance } from "@truce/core/testing/ExecutionStoreConformance"
+
+conformance("ExecutionStore.layerMemory", () => ExecutionStore.layerMemory)
