@@ -158,8 +158,7 @@ const stateCodec = <A, I>(schema: Schema.Schema<A, I> | undefined) => {
   }
 }
 
-const encodeWith = <A, I>(schema: Schema.Schema<A, I>, value: unknown): unknown =>
-  Schema.encodeSync(schema)(value as A)
+const encodeWith = <A, I>(schema: Schema.Schema<A, I>, value: unknown): unknown => Schema.encodeSync(schema)(value as A)
 
 const decodeWith = <A, I>(
   schema: Schema.Schema<A, I>,
@@ -254,9 +253,6 @@ export interface ItemsOptions<In, Item, A, E, R, I = unknown> {
  * @since 0.1.0
  * @category constructors
  */
-export function items<In, Item, A, E = never, R = never, I = unknown>(
-  options: ItemsOptions<In, Item, A, E, R, I>
-): CmdBlock<In, ReadonlyArray<A>, E, R>
 export function items<In, Item, A, Out, E = never, R = never, I = unknown>(
   options: ItemsOptions<In, Item, A, E, R, I> & {
     readonly output: (
@@ -265,6 +261,9 @@ export function items<In, Item, A, Out, E = never, R = never, I = unknown>(
     ) => Out | Effect.Effect<Out, E, R>
   }
 ): CmdBlock<In, Out, E, R>
+export function items<In, Item, A, E = never, R = never, I = unknown>(
+  options: ItemsOptions<In, Item, A, E, R, I>
+): CmdBlock<In, ReadonlyArray<A>, E, R>
 export function items<In, Item, A, Out, E, R, I>(
   options: ItemsOptions<In, Item, A, E, R, I> & {
     readonly output?: (

@@ -14,8 +14,8 @@ import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import * as Schema from "effect/Schema"
 import type * as CmdBlock from "./CmdBlock.js"
-import type { CmdDefect, CmdOutcome } from "./CmdOutcome.js"
 import type { Options as MapOptions, StartOptions } from "./CmdExecutionMap.js"
+import type { CmdDefect, CmdOutcome } from "./CmdOutcome.js"
 import * as ExecutionStore from "./ExecutionStore.js"
 import * as internalMap from "./internal/executionMap.js"
 import type { InterruptStrategy } from "./Interrupt.js"
@@ -245,7 +245,8 @@ export const withOptions: {
  * @since 0.1.0
  * @category models
  */
-export type OutcomeOf<X> = X extends CmdExecution<infer _In, infer Out, infer E, infer _R> ? CmdOutcome<Out, E | CmdDefect>
+export type OutcomeOf<X> = X extends CmdExecution<infer _In, infer Out, infer E, infer _R> ?
+  CmdOutcome<Out, E | CmdDefect>
   : never
 
 /**

@@ -143,7 +143,10 @@ export interface CmdExecutionMap {
     options?: StartOptions
   ) => Effect.Effect<CmdOutcome<Out, E | CmdDefect>, ExecutionStore.StoreError | IdempotencyConflict, R>
   /** Delivers an interrupt request (source, reason, requester are recorded). */
-  readonly interrupt: (id: string, request: InterruptRequestInput) => Effect.Effect<InterruptResult, ExecutionStore.StoreError>
+  readonly interrupt: (
+    id: string,
+    request: InterruptRequestInput
+  ) => Effect.Effect<InterruptResult, ExecutionStore.StoreError>
   /** Waits for the outcome. */
   readonly await: (
     id: string,

@@ -346,7 +346,9 @@ const parseLimit = (input: unknown): Either.Either<number, InvalidQuery> => {
   if (input === undefined || input === null || input === "") return Either.right(defaultLimit)
   const n = typeof input === "string" && /^\d+$/.test(input) ? Number(input) : input
   if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
-    return Either.left(invalid(`limit: expected a positive integer (at most ${maxLimit}), got ${JSON.stringify(input)}`))
+    return Either.left(
+      invalid(`limit: expected a positive integer (at most ${maxLimit}), got ${JSON.stringify(input)}`)
+    )
   }
   return Either.right(Math.min(n, maxLimit))
 }
@@ -465,7 +467,9 @@ export const fromSearchParams = (
   for (const [key, raw] of params) {
     if (reservedParams.has(key)) continue
     const match = /^([^[\]]+)(?:\[([A-Za-z]+)\])?$/.exec(key)
-    if (match === null) return Either.left(invalid(`malformed query parameter "${key}"; use field=value or field[op]=value`))
+    if (match === null) {
+      return Either.left(invalid(`malformed query parameter "${key}"; use field=value or field[op]=value`))
+    }
     const field = match[1] as string
     const op = (match[2] ?? "eq").toLowerCase()
     where.push({ field, op, value: op === "in" ? raw.split(",") : raw })
@@ -549,8 +553,7 @@ export const likePattern = (pattern: string): RegExp => {
 
 const escapeRegExp = (c: string): string => c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")
 
-const compareValues = (a: string | number | boolean, b: string | number | boolean): number =>
-  a < b ? -1 : a > b ? 1 : 0
+const compareValues = (a: string | number | boolean, b: string | number | boolean): number => a < b ? -1 : a > b ? 1 : 0
 
 /**
  * Whether a record satisfies one condition.

@@ -114,7 +114,8 @@ export const CallbackStatus = Schema.Struct({
 export type CallbackStatus = typeof CallbackStatus.Type
 
 /**
- * The execution record. `input` is the encoded input (absent when redacted); `outcome`
+ * The execution record. `input` is the encoded input (absent, with `inputRedacted`, when
+ * the start asked not to keep it); `outcome`
  * is the encoded outcome (see `CmdOutcome.decodeUnknown` or the command's own schema);
  * `error` summarises a failure; `interrupt` is the request that stopped the execution
  * and `interrupts` every request received.
@@ -134,6 +135,7 @@ export const ExecutionRecord = Schema.Struct({
   owner: Schema.optional(Schema.String),
   permissions: Permissions,
   input: Schema.optional(Schema.Unknown),
+  inputRedacted: Schema.optional(Schema.Boolean),
   blocks: Schema.Array(Schema.String),
   progress: ProgressSummary,
   outcome: Schema.optional(Schema.encodedSchema(CmdOutcome.Any)),
@@ -190,20 +192,22 @@ export const decode: (encoded: ExecutionRecordEncoded) => ExecutionRecord = Sche
  * @category models
  */
 export type RecordPatch = {
-  readonly [K in
-    | "state"
-    | "updatedAt"
-    | "startedAt"
-    | "finishedAt"
-    | "expiresAt"
-    | "progress"
-    | "outcome"
-    | "error"
-    | "interrupt"
-    | "interrupts"
-    | "callback"
-    | "labels"
-    | "runner"]?: ExecutionRecord[K]
+  readonly [
+    K in
+      | "state"
+      | "updatedAt"
+      | "startedAt"
+      | "finishedAt"
+      | "expiresAt"
+      | "progress"
+      | "outcome"
+      | "error"
+      | "interrupt"
+      | "interrupts"
+      | "callback"
+      | "labels"
+      | "runner"
+  ]?: ExecutionRecord[K]
 }
 
 /**

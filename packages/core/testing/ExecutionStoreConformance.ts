@@ -112,6 +112,7 @@ export const conformance = <E>(name: string, makeLayer: () => Layer.Layer<Execut
           owner: "alice",
           permissions: Access.permissions({ read: { groups: ["ops"], users: ["*"] }, write: { roles: ["admin"] } }),
           input: { files: ["a", "b"], nested: { n: 1, ok: true, none: null } },
+          inputRedacted: false,
           outcome,
           error: { _tag: "Boom", message: "it broke", code: 7 },
           interrupt,
@@ -233,7 +234,9 @@ export const conformance = <E>(name: string, makeLayer: () => Layer.Layer<Execut
         const records = states.map((state) => makeRecord({ state }))
         yield* insertAll(records)
         const unfinished = yield* store.unfinished
-        expect(new Set(unfinished.map((record) => record.state))).toEqual(new Set(["Queued", "Running", "Interrupting"]))
+        expect(new Set(unfinished.map((record) => record.state))).toEqual(
+          new Set(["Queued", "Running", "Interrupting"])
+        )
         expect(unfinished.length).toBe(3)
       }))
 
@@ -339,7 +342,12 @@ export const conformance = <E>(name: string, makeLayer: () => Layer.Layer<Execut
           makeRecord({ command: "b", state: "Failed", createdAt: sameTime, updatedAt: new Date(base + 3) }),
           makeRecord({ command: "a", state: "Running", createdAt: sameTime, updatedAt: new Date(base + 1) }),
           makeRecord({ command: "c", state: "Queued", updatedAt: new Date(base + 2), finishedAt: new Date(base + 7) }),
-          makeRecord({ command: "a", state: "Succeeded", updatedAt: new Date(base + 2), finishedAt: new Date(base + 5) })
+          makeRecord({
+            command: "a",
+            state: "Succeeded",
+            updatedAt: new Date(base + 2),
+            finishedAt: new Date(base + 5)
+          })
         ]
         yield* insertAll(records)
         for (const field of Query.sortFields) {
@@ -411,7 +419,10 @@ export const conformance = <E>(name: string, makeLayer: () => Layer.Layer<Execut
         const bob = Access.principal({ id: "bob", roles: ["auditor"] })
         const own = makeRecord({ owner: "alice" })
         const shared = makeRecord({ owner: "carol", permissions: Access.permissions({ read: { groups: ["ops"] } }) })
-        const writable = makeRecord({ owner: "carol", permissions: Access.permissions({ write: { roles: ["auditor"] } }) })
+        const writable = makeRecord({
+          owner: "carol",
+          permissions: Access.permissions({ write: { roles: ["auditor"] } })
+        })
         const publicRecord = makeRecord({ owner: "carol", permissions: Access.permissions({ read: { users: ["*"] } }) })
         const hidden = makeRecord({ owner: "carol" })
         yield* insertAll([own, shared, writable, publicRecord, hidden])

@@ -18,7 +18,14 @@ import type { ExecutionEvent } from "../ExecutionEvent.js"
 import type { ExecutionId, ExecutionState, ItemState } from "../ExecutionRecord.js"
 import type { InterruptRequest, InterruptStrategy } from "../Interrupt.js"
 import { request as makeRequest } from "../Interrupt.js"
-import type { ItemCounts, ItemProgress, ItemStatus, ProgressLimit, ProgressSummary, ProgressUpdate } from "../Progress.js"
+import type {
+  ItemCounts,
+  ItemProgress,
+  ItemStatus,
+  ProgressLimit,
+  ProgressSummary,
+  ProgressUpdate
+} from "../Progress.js"
 import { estimateRemaining } from "../Progress.js"
 import { InterruptController } from "./controller.js"
 import { EventLog } from "./eventLog.js"
@@ -37,7 +44,6 @@ export interface RuntimeOptions {
   readonly strategy: InterruptStrategy
   readonly graceMs: number | undefined
   readonly timeoutGraceMs: number
-  readonly timeoutMs: number | undefined
   readonly eventCapacity: number
   readonly now: () => number
   readonly resumeStates: ReadonlyMap<string, ItemState> | undefined
@@ -136,7 +142,16 @@ export class ExecutionRuntime {
   blocksDone = 0
   blockName: string | undefined = undefined
   lastMessage: string | undefined = undefined
-  readonly counts = { total: 0, pending: 0, running: 0, stalled: 0, succeeded: 0, failed: 0, interrupted: 0, skipped: 0 }
+  readonly counts = {
+    total: 0,
+    pending: 0,
+    running: 0,
+    stalled: 0,
+    succeeded: 0,
+    failed: 0,
+    interrupted: 0,
+    skipped: 0
+  }
   summaryDirty = false
 
   // current block
@@ -247,7 +262,12 @@ export class ExecutionRuntime {
 
   private emitItem(slot: ItemSlot): void {
     this.summaryDirty = true
-    this.log.push({ _tag: "ItemProgressed", seq: this.log.nextSeq(), at: slot.updatedAt, progress: this.progressOf(slot) })
+    this.log.push({
+      _tag: "ItemProgressed",
+      seq: this.log.nextSeq(),
+      at: slot.updatedAt,
+      progress: this.progressOf(slot)
+    })
   }
 
   private setStatus(slot: ItemSlot, status: ItemStatus): void {
@@ -383,6 +403,27 @@ export class ExecutionRuntime {
     })
   }
 
+  /** Starts the execution's deadline: when it passes, a graceful interrupt with source `timeout`. */
+  startTimeout(timeoutMs: number): Effect.Effect<void> {
+    return Effect.map(
+      Effect.forkDaemon(
+        Effect.zipRight(
+          Effect.sleep(Math.max(0, timeoutMs)),
+          Effect.suspend(() =>
+            this.requestInterrupt(makeRequest({
+              source: "timeout",
+              at: new Date(this.now()),
+              reason: `timed out after ${timeoutMs} ms`
+            }))
+          )
+        ).pipe(Effect.asVoid)
+      ),
+      (fiber) => {
+        this.timeoutFiber = fiber
+      }
+    )
+  }
+
   /** Starts the grace timer once a graceful stop is in effect (if a grace period applies). */
   ensureGraceTimer(): Effect.Effect<void> {
     const effective = this.controller.effective
@@ -423,9 +464,8 @@ export class ExecutionRuntime {
   // items
 
   private makeContext(slot: ItemSlot, strategy: InterruptStrategy): CmdBlock.ItemContext {
-    const runtime = this
     const controller = this.controller
-    const update = (progressUpdate: ProgressUpdate) => Effect.sync(() => runtime.updateItem(slot, progressUpdate))
+    const update = (progressUpdate: ProgressUpdate) => Effect.sync(() => this.updateItem(slot, progressUpdate))
     return {
       executionId: this.options.id,
       block: slot.block,
@@ -436,7 +476,7 @@ export class ExecutionRuntime {
         set: (units) => update({ units }),
         message: (text) => update({ message: text }),
         update,
-        unsafeUpdate: (progressUpdate) => runtime.updateItem(slot, progressUpdate)
+        unsafeUpdate: (progressUpdate) => this.updateItem(slot, progressUpdate)
       },
       interrupted: Effect.sync(() => controller.itemShouldStop(strategy)),
       checkpoint: Effect.suspend(() => {
@@ -465,7 +505,11 @@ export class ExecutionRuntime {
     }
   }
 
-  private completeItem(slot: ItemSlot, exit: Exit.Exit<unknown, unknown>, plan: CmdBlock.BlockPlan<unknown, unknown, unknown>) {
+  private completeItem(
+    slot: ItemSlot,
+    exit: Exit.Exit<unknown, unknown>,
+    plan: CmdBlock.BlockPlan<unknown, unknown, unknown>
+  ) {
     this.running.delete(slot)
     slot.fiber = undefined
     const now = this.now()
@@ -662,7 +706,6 @@ export class ExecutionRuntime {
     plan: CmdBlock.BlockPlan<unknown, unknown, unknown>,
     strategy: InterruptStrategy
   ): Effect.Effect<void, never, unknown> {
-    const runtime = this
     const slots = this.slots
     const ready: Array<ItemSlot> = []
     for (const slot of slots) {
@@ -680,51 +723,51 @@ export class ExecutionRuntime {
     let stopping = false
     let failures = 0
     const runItem = (slot: ItemSlot) => {
-      const ctx = runtime.makeContext(slot, strategy)
+      const ctx = this.makeContext(slot, strategy)
       return Effect.suspend(() => plan.apply(slot.index, ctx)).pipe(
         Effect.onExit((exit) =>
           Effect.sync(() => {
-            runtime.completeItem(slot, exit, plan)
+            this.completeItem(slot, exit, plan)
             if (slot.outcome === "succeeded") release(slot)
             else if (slot.outcome === "failed") failures++
           })
         )
       )
     }
-    const loop: Effect.Effect<void, never, unknown> = Effect.gen(function*() {
+    const loop: Effect.Effect<void, never, unknown> = Effect.gen(this, function*() {
       while (true) {
-        yield* runtime.flushStates
-        if (runtime.controller.effective !== undefined) {
-          if (runtime.controller.immediate(strategy)) {
-            yield* runtime.stopInFlight
+        yield* this.flushStates
+        if (this.controller.effective !== undefined) {
+          if (this.controller.immediate(strategy)) {
+            yield* this.stopInFlight
             return
           }
-          yield* runtime.ensureGraceTimer()
+          yield* this.ensureGraceTimer()
         }
         const stopOnError = plan.onItemError === "stop" && failures > 0
-        while (!stopping && !stopOnError && runtime.running.size < plan.concurrency && readyIndex < ready.length) {
-          if (runtime.controller.effective !== undefined && runtime.controller.stopBeforeItemStart(strategy)) {
+        while (!stopping && !stopOnError && this.running.size < plan.concurrency && readyIndex < ready.length) {
+          if (this.controller.effective !== undefined && this.controller.stopBeforeItemStart(strategy)) {
             stopping = true
             break
           }
           const slot = ready[readyIndex++] as ItemSlot
           slot.outcome = "running"
-          slot.startedAt = runtime.now()
+          slot.startedAt = this.now()
           slot.updatedAt = slot.startedAt
-          runtime.setStatus(slot, "Running")
-          runtime.emitItem(slot)
-          runtime.running.add(slot)
+          this.setStatus(slot, "Running")
+          this.emitItem(slot)
+          this.running.add(slot)
           slot.fiber = yield* Effect.fork(runItem(slot))
         }
-        if (runtime.running.size === 0) return
-        yield* runtime.waitForSignal
+        if (this.running.size === 0) return
+        yield* this.waitForSignal
       }
     })
     return loop.pipe(
       Effect.onInterrupt(() =>
         Effect.suspend(() => {
-          runtime.registerShutdown()
-          return runtime.stopInFlight
+          this.registerShutdown()
+          return this.stopInFlight
         })
       ),
       Effect.ensuring(this.flushStates)
@@ -732,13 +775,19 @@ export class ExecutionRuntime {
   }
 
   private runBlock(block: CmdBlock.Any, index: number, input: unknown): Effect.Effect<BlockResult, never, unknown> {
-    const runtime = this
-    return Effect.gen(function*() {
-      runtime.beginBlock(block.name, index)
-      const strategy = block.strategy ?? runtime.controller.strategy
-      const planned = yield* Effect.exit(block.plan(input) as Effect.Effect<CmdBlock.BlockPlan<unknown, unknown, unknown>, unknown, unknown>)
+    return Effect.gen(this, function*() {
+      this.beginBlock(block.name, index)
+      const strategy = block.strategy ?? this.controller.strategy
+      const planned = yield* Effect.exit(
+        block.plan(input) as Effect.Effect<CmdBlock.BlockPlan<unknown, unknown, unknown>, unknown, unknown>
+      )
       if (Exit.isFailure(planned)) {
-        return { _tag: "Failed", error: failureOf(planned.cause), items: emptyReport, partial: runtime.partial() } as const
+        return {
+          _tag: "Failed",
+          error: failureOf(planned.cause),
+          items: emptyReport,
+          partial: this.partial()
+        } as const
       }
       const plan = planned.value
       const problem = validateGraph(plan.items)
@@ -747,16 +796,16 @@ export class ExecutionRuntime {
           _tag: "Failed",
           error: new CmdOutcome.CmdDefect({ message: `block ${block.name}: ${problem}` }),
           items: emptyReport,
-          partial: runtime.partial()
+          partial: this.partial()
         } as const
       }
-      runtime.createSlots(block, index, plan)
-      yield* runtime.schedule(plan, strategy)
-      const items = runtime.report()
+      this.createSlots(block, index, plan)
+      yield* this.schedule(plan, strategy)
+      const items = this.report()
       const errors: Record<string, unknown> = {}
       let firstError: unknown = undefined
       let failed = 0
-      for (const slot of runtime.slots) {
+      for (const slot of this.slots) {
         if (slot.outcome === "failed") {
           if (failed === 0) firstError = slot.failure
           errors[slot.id] = slot.failure
@@ -765,21 +814,21 @@ export class ExecutionRuntime {
       }
       if (failed > 0) {
         return block.kind === "step"
-          ? { _tag: "Failed", error: firstError, items, partial: runtime.partial() } as const
-          : { _tag: "ItemErrors", errors, items, partial: runtime.partial() } as const
+          ? { _tag: "Failed", error: firstError, items, partial: this.partial() } as const
+          : { _tag: "ItemErrors", errors, items, partial: this.partial() } as const
       }
       if (items.inFlightStopped.length > 0 || items.notStarted.length > 0) {
-        return { _tag: "Interrupted", items, partial: runtime.partial() } as const
+        return { _tag: "Interrupted", items, partial: this.partial() } as const
       }
-      const values: Array<unknown> = new Array(runtime.slots.length)
-      const skipped: Array<boolean> = new Array(runtime.slots.length)
-      for (const slot of runtime.slots) {
+      const values: Array<unknown> = new Array(this.slots.length)
+      const skipped: Array<boolean> = new Array(this.slots.length)
+      for (const slot of this.slots) {
         values[slot.index] = slot.value
         skipped[slot.index] = slot.outcome === "skipped"
       }
       const output = yield* Effect.exit(plan.output(values, skipped))
       if (Exit.isFailure(output)) {
-        return { _tag: "Failed", error: failureOf(output.cause), items, partial: runtime.partial() } as const
+        return { _tag: "Failed", error: failureOf(output.cause), items, partial: this.partial() } as const
       }
       return { _tag: "Done", output: output.value } as const
     })
@@ -793,85 +842,71 @@ export class ExecutionRuntime {
     blocks: ReadonlyArray<CmdBlock.Any>,
     input: unknown
   ): Effect.Effect<CmdOutcome.CmdOutcome<unknown, unknown>, never, unknown> {
-    const runtime = this
     const names = this.options.blocks
-    return Effect.gen(function*() {
-      if (runtime.options.timeoutMs !== undefined) {
-        const timeoutMs = runtime.options.timeoutMs
-        runtime.timeoutFiber = yield* Effect.forkDaemon(
-          Effect.zipRight(
-            Effect.sleep(timeoutMs),
-            runtime.requestInterrupt(makeRequest({
-              source: "timeout",
-              at: new Date(runtime.now()),
-              reason: `timed out after ${timeoutMs} ms`
-            }))
-          ).pipe(Effect.asVoid)
-        )
-      }
+    return Effect.gen(this, function*() {
       let value = input
       for (let index = 0; index < blocks.length; index++) {
         const block = blocks[index] as CmdBlock.Any
-        if (runtime.controller.stopAtBlockBoundary()) {
+        if (this.controller.stopAtBlockBoundary()) {
           return CmdOutcome.executionInterrupted({
-            interrupt: runtime.controller.effective as InterruptRequest,
-            blocksProcessed: [...runtime.blocksProcessed],
+            interrupt: this.controller.effective as InterruptRequest,
+            blocksProcessed: [...this.blocksProcessed],
             blocksNotProcessed: names.slice(index),
-            partial: { output: runtime.lastOutput, items: {} }
+            partial: { output: this.lastOutput, items: {} }
           })
         }
-        const result = yield* runtime.runBlock(block, index, value)
+        const result = yield* this.runBlock(block, index, value)
         switch (result._tag) {
           case "Done": {
             value = result.output
-            runtime.lastOutput = Option.some(value)
-            runtime.blocksProcessed.push(block.name)
-            runtime.blocksDone = runtime.blocksProcessed.length
-            runtime.blockActive = false
-            runtime.blockFinished(block.name, index, "Complete")
+            this.lastOutput = Option.some(value)
+            this.blocksProcessed.push(block.name)
+            this.blocksDone = this.blocksProcessed.length
+            this.blockActive = false
+            this.blockFinished(block.name, index, "Complete")
             break
           }
           case "Interrupted": {
-            runtime.blockFinished(block.name, index, "Interrupted")
+            this.blockFinished(block.name, index, "Interrupted")
             return {
               _tag: "BlockInterrupted",
               block: block.name,
               items: result.items,
               partial: result.partial,
-              blocksProcessed: [...runtime.blocksProcessed],
+              blocksProcessed: [...this.blocksProcessed],
               blocksNotProcessed: names.slice(index + 1),
-              interrupt: runtime.controller.effective as InterruptRequest
+              interrupt: this.controller.effective as InterruptRequest
             } satisfies CmdOutcome.BlockInterrupted
           }
           case "ItemErrors": {
-            runtime.blockFinished(block.name, index, "Failed")
+            this.blockFinished(block.name, index, "Failed")
             return {
               _tag: "ItemErrors",
               block: block.name,
               errors: result.errors,
               items: result.items,
               partial: result.partial,
-              blocksProcessed: [...runtime.blocksProcessed],
+              blocksProcessed: [...this.blocksProcessed],
               blocksNotProcessed: names.slice(index + 1),
-              interrupt: Option.fromNullable(runtime.controller.effective)
+              interrupt: Option.fromNullable(this.controller.effective)
             } satisfies CmdOutcome.ItemErrors<unknown>
           }
           case "Failed": {
-            runtime.blockFinished(block.name, index, "Failed")
+            this.blockFinished(block.name, index, "Failed")
             return {
               _tag: "BlockFailed",
               block: block.name,
               error: result.error,
               items: result.items,
               partial: result.partial,
-              blocksProcessed: [...runtime.blocksProcessed],
+              blocksProcessed: [...this.blocksProcessed],
               blocksNotProcessed: names.slice(index + 1)
             } satisfies CmdOutcome.BlockFailed<unknown>
           }
         }
       }
-      runtime.blockName = undefined
-      return CmdOutcome.complete(value, [...runtime.blocksProcessed])
+      this.blockName = undefined
+      return CmdOutcome.complete(value, [...this.blocksProcessed])
     })
   }
 
@@ -968,7 +1003,9 @@ export const validateGraph = (items: ReadonlyArray<CmdBlock.PlannedItem>): strin
   // Kahn's algorithm: whatever is left has a cycle.
   const remaining = items.map((item) => item.dependsOn.length)
   const dependents: Array<Array<number>> = items.map(() => [])
-  items.forEach((item, i) => item.dependsOn.forEach((dependency) => dependents[index.get(dependency) as number]?.push(i)))
+  items.forEach((item, i) =>
+    item.dependsOn.forEach((dependency) => dependents[index.get(dependency) as number]?.push(i))
+  )
   const queue: Array<number> = []
   remaining.forEach((count, i) => count === 0 && queue.push(i))
   let visited = 0

@@ -62,4 +62,3 @@ export class IdempotencyConflict extends Schema.TaggedError<IdempotencyConflict>
     return `idempotency key ${JSON.stringify(this.key)} was used for a different request (execution ${this.existing})`
   }
 }
-

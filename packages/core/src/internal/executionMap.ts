@@ -4,7 +4,6 @@
  *
  * @internal
  */
-import { createHash } from "node:crypto"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -16,6 +15,7 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { createHash } from "node:crypto"
 import { ownerOnly } from "../Access.js"
 import type * as CmdExecution from "../CmdExecution.js"
 import type * as Api from "../CmdExecutionMap.js"
@@ -45,12 +45,15 @@ interface Live {
   readonly outputs: ReadonlyArray<Fiber.RuntimeFiber<void>>
   readonly inputs: Array<Fiber.RuntimeFiber<void>>
   readonly outcomeOutputs: ReadonlyArray<OutcomeOutput>
+  readonly timeoutMs: number | undefined
+  readonly timeoutIncludesQueue: boolean
   record: ExecutionRecord
   holdsSlot: boolean
 }
 
 interface Lingering {
   readonly rt: ExecutionRuntime
+  readonly input: unknown
   readonly until: number
 }
 
@@ -167,9 +170,10 @@ export const make = (
     for (const command of options.commands ?? []) commands.set(command.name, command)
 
     const slotsFor = (execution: CmdExecution.Any): CommandSlots | undefined => {
+      let slots = slotsByCommand.get(execution.name)
+      if (slots !== undefined) return slots
       const limit = options.commandConcurrency?.[execution.name] ?? execution.options.concurrency
       if (limit === undefined) return undefined
-      let slots = slotsByCommand.get(execution.name)
       if (slots === undefined) {
         slots = new CommandSlots(limit)
         slotsByCommand.set(execution.name, slots)
@@ -196,8 +200,8 @@ export const make = (
       return persistLogged(entry, { ...patch, state, updatedAt: new Date(now()) }, meta)
     }
 
-    const linger = (rt: ExecutionRuntime) => {
-      lingering.set(rt.id, { rt, until: now() + lingerMs })
+    const linger = (rt: ExecutionRuntime, input: unknown) => {
+      lingering.set(rt.id, { rt, input, until: now() + lingerMs })
       if (lingering.size > 10_000) {
         const oldest = lingering.keys().next()
         if (!oldest.done) lingering.delete(oldest.value)
@@ -250,8 +254,6 @@ export const make = (
           )
         )
         rt.finish(seq, state, encoded)
-        live.delete(entry.id)
-        linger(rt)
         for (const fiber of entry.inputs) yield* Fiber.interruptFork(fiber)
         if (entry.outputs.length > 0) {
           const drained = yield* Fiber.awaitAll(entry.outputs).pipe(Effect.timeout(drainMs), Effect.option)
@@ -265,12 +267,20 @@ export const make = (
             Effect.catchAllCause((cause) => Effect.logWarning(`truce: outcome output ${output.name} failed`, cause))
           )
         }
+        // Only now is the execution entirely done: outputs drained, outcome presented.
+        live.delete(entry.id)
+        linger(rt, entry.input)
         yield* Deferred.succeed(entry.done, outcome)
       })
 
     const lifecycle = (entry: Live) =>
       Effect.uninterruptibleMask((restore) =>
         restore(Effect.gen(function*() {
+          const rt = entry.rt
+          if (entry.timeoutMs !== undefined && entry.timeoutIncludesQueue) {
+            // Queue time counts: the deadline runs from creation, also while queued.
+            yield* rt.startTimeout(entry.timeoutMs - (now() - entry.record.createdAt.getTime()))
+          }
           const slots = slotsFor(entry.execution)
           if (slots !== undefined) {
             const acquired = yield* slots.acquire(entry)
@@ -282,8 +292,11 @@ export const make = (
               })
             }
           }
+          if (entry.timeoutMs !== undefined && !entry.timeoutIncludesQueue) {
+            yield* rt.startTimeout(entry.timeoutMs)
+          }
           yield* transition(entry, "Running", { startedAt: new Date(now()), runner })
-          return yield* entry.rt.execute(entry.execution.blocks, entry.input)
+          return yield* rt.execute(entry.execution.blocks, entry.input)
         })).pipe(
           Effect.exit,
           Effect.flatMap((exit) =>
@@ -362,6 +375,7 @@ export const make = (
         }
         if (startOptions.owner !== undefined) record.owner = startOptions.owner
         if (encodedInput !== undefined) record.input = encodedInput
+        if (redact) record.inputRedacted = true
         if (timeoutMs !== undefined) record.timeoutMs = timeoutMs
         if (startOptions.callbackUrl !== undefined) {
           record.callback = { url: startOptions.callbackUrl, state: "Pending", attempts: 0 }
@@ -381,8 +395,6 @@ export const make = (
           strategy,
           graceMs: graceOption === undefined ? undefined : millis(graceOption),
           timeoutGraceMs,
-          // Queue time counts only when asked; the timer starts when the execution runs.
-          timeoutMs: timeoutMs === undefined ? undefined : timeoutMs,
           eventCapacity,
           now,
           resumeStates: resume?.states,
@@ -411,6 +423,8 @@ export const make = (
           outputs,
           inputs: [],
           outcomeOutputs: startOptions.outcomeOutputs ?? [],
+          timeoutMs,
+          timeoutIncludesQueue: includeQueue,
           record,
           holdsSlot: false
         }
@@ -420,19 +434,14 @@ export const make = (
           started.inputs.push(
             yield* Effect.forkDaemon(
               Stream.runForEach(endpoint.requests, (request) => interrupt(id, request)).pipe(
-                Effect.catchAllCause((cause) => Effect.logWarning(`truce: input endpoint ${endpoint.name} failed`, cause))
+                Effect.catchAllCause((cause) =>
+                  Effect.logWarning(`truce: input endpoint ${endpoint.name} failed`, cause)
+                )
               )
             )
           )
         }
-        const run = includeQueue && timeoutMs !== undefined
-          ? Effect.suspend(() => {
-            // Queue time counts: shorten the timer by the time spent queued.
-            const queuedMs = now() - createdAt.getTime()
-            ;(rt.options as { timeoutMs: number | undefined }).timeoutMs = Math.max(0, timeoutMs - queuedMs)
-            return lifecycle(started)
-          })
-          : lifecycle(started)
+        const run = lifecycle(started)
         // The engine is written against `unknown` requirements; the caller provides `R`.
         yield* FiberSet.run(fibers, run as Effect.Effect<void, never, R>)
         return started
@@ -445,7 +454,9 @@ export const make = (
       resume?: { readonly from: ExecutionRecord; readonly states: ReadonlyMap<string, ItemState> }
     ): Effect.Effect<ExecutionId, StoreError | IdempotencyConflict, R> => {
       const key = startOptions.idempotencyKey
-      if (key === undefined) return Effect.map(startInternal(execution, input, startOptions, resume), (entry) => entry.id)
+      if (key === undefined) {
+        return Effect.map(startInternal(execution, input, startOptions, resume), (entry) => entry.id)
+      }
       return idempotencyLock.withPermits(1)(Effect.gen(function*() {
         let encodedInput: unknown = undefined
         try {
@@ -466,7 +477,12 @@ export const make = (
           }
           return yield* Effect.fail(new IdempotencyConflict({ key, existing: existing.id }))
         }
-        const entry = yield* startInternal(execution, input, { ...startOptions, idempotencyFingerprint: fingerprint }, resume)
+        const entry = yield* startInternal(
+          execution,
+          input,
+          { ...startOptions, idempotencyFingerprint: fingerprint },
+          resume
+        )
         return entry.id
       }))
     }
@@ -577,14 +593,17 @@ export const make = (
           return yield* Effect.fail(new NotResumable({ id, reason: `command ${record.command} is not registered` }))
         }
         let input: unknown
-        if (record.input !== undefined || execution.inputSchema === undefined) {
+        const remembered = lingering.get(id)
+        if (remembered !== undefined) {
+          input = remembered.input
+        } else if (record.inputRedacted === true) {
+          return yield* Effect.fail(new NotResumable({ id, reason: "its input was not recorded (redacted)" }))
+        } else {
           const decoded = execution.decodeInput(record.input)
           if (Either.isLeft(decoded)) {
             return yield* Effect.fail(new NotResumable({ id, reason: "its recorded input no longer decodes" }))
           }
           input = decoded.right
-        } else {
-          return yield* Effect.fail(new NotResumable({ id, reason: "its input was not recorded (redacted)" }))
         }
         const states = new Map<string, ItemState>()
         for (const state of yield* store.itemStates(record.id)) {
@@ -596,6 +615,7 @@ export const make = (
           labels: record.labels,
           strategy: record.strategy,
           cancellable: record.cancellable,
+          ...(record.inputRedacted === true ? { redactInput: true } : {}),
           ...(record.timeoutMs !== undefined ? { timeout: Duration.millis(record.timeoutMs) } : {}),
           ...startOptions
         }
