@@ -138,6 +138,8 @@ export interface CmdBlock<in In, out Out, out E = never, out R = never> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Any = CmdBlock<any, any, any, any>
 
+const noDependencies: ReadonlyArray<string> = Object.freeze([])
+
 const variance = {
   _In: (_: unknown) => {},
   _Out: (_: never) => _,
@@ -294,7 +296,7 @@ export function items<In, Item, A, Out, E, R, I>(
           const item = list[i] as Item
           planned[i] = {
             id: options.id(item),
-            dependsOn: options.dependsOn === undefined ? [] : Array.from(options.dependsOn(item))
+            dependsOn: options.dependsOn === undefined ? noDependencies : Array.from(options.dependsOn(item))
           }
         }
         const reversed = options.order === "reverse"

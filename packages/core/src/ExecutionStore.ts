@@ -8,8 +8,10 @@
  * - `insert` fails with `Conflict` when the id exists.
  * - `update` fails with `NotFound` for an unknown id; when the patch changes `state`, it
  *   appends a {@link Transition} (`from` = the previous state) in the same write.
+ * - Writes are applied in the order they were submitted (the map relies on this to keep
+ *   an execution's changes in order without locking).
  * - An `update` to a terminal state is durable when its Effect succeeds; other writes
- *   (progress, item states) may be batched, but are applied in order.
+ *   (progress, item states) may be batched.
  * - `itemStates` returns the latest state per (block, item).
  * - `query` follows the semantics of `ExecutionQuery` exactly.
  * - `purgeExpired` deletes at most `limit` terminal records whose `expiresAt` is at or
@@ -88,10 +90,9 @@ export const ExecutionStore: Context.Tag<ExecutionStore, ExecutionStore> = Conte
   "@truce/core/ExecutionStore"
 )
 
-const itemKey = (state: ItemState) => `${state.block}\u0000${state.item}`
-
 /**
- * Creates an in-memory store.
+ * Creates an in-memory store. It takes ownership of inserted records (and updates them in
+ * place, so a map and its store share one copy of a live record); reads return copies.
  *
  * @since 0.1.0
  * @category constructors
@@ -99,7 +100,8 @@ const itemKey = (state: ItemState) => `${state.block}\u0000${state.item}`
 export const makeMemory: Effect.Effect<ExecutionStore> = Effect.sync(() => {
   const records = new Map<ExecutionId, ExecutionRecord>()
   const transitionLog = new Map<ExecutionId, Array<Transition>>()
-  const items = new Map<ExecutionId, Map<string, ItemState>>()
+  // execution → block → item → state (no key strings built per item)
+  const items = new Map<ExecutionId, Map<string, Map<string, ItemState>>>()
   const notFound = (id: ExecutionId) => new StoreError({ reason: "NotFound", message: `no execution ${id}` })
 
   const store: ExecutionStore = {
@@ -121,14 +123,14 @@ export const makeMemory: Effect.Effect<ExecutionStore> = Effect.sync(() => {
       Effect.suspend(() => {
         const current = records.get(id)
         if (current === undefined) return Effect.fail(notFound(id))
-        const next = { ...current, ...patch }
-        records.set(id, next)
-        if (patch.state !== undefined && patch.state !== current.state) {
+        const from = current.state
+        Object.assign(current, patch)
+        if (patch.state !== undefined && patch.state !== from) {
           const log = transitionLog.get(id)
           log?.push({
             executionId: id,
             at: patch.updatedAt ?? new Date(),
-            from: current.state,
+            from,
             to: patch.state,
             ...(meta?.actor !== undefined ? { actor: meta.actor } : {}),
             ...(meta?.reason !== undefined ? { reason: meta.reason } : {})
@@ -136,8 +138,16 @@ export const makeMemory: Effect.Effect<ExecutionStore> = Effect.sync(() => {
         }
         return Effect.void
       }),
-    get: (id) => Effect.sync(() => Option.fromNullable(records.get(id))),
-    query: (query) => Effect.sync(() => Query.run(records.values(), query)),
+    get: (id) =>
+      Effect.sync(() => {
+        const record = records.get(id)
+        return record === undefined ? Option.none() : Option.some({ ...record })
+      }),
+    query: (query) =>
+      Effect.sync(() => {
+        const page = Query.run(records.values(), query)
+        return { ...page, records: page.records.map((record) => ({ ...record })) }
+      }),
     saveItemStates: (states) =>
       Effect.sync(() => {
         for (const state of states) {
@@ -146,12 +156,24 @@ export const makeMemory: Effect.Effect<ExecutionStore> = Effect.sync(() => {
             forExecution = new Map()
             items.set(state.executionId, forExecution)
           }
-          forExecution.set(itemKey(state), state)
+          let forBlock = forExecution.get(state.block)
+          if (forBlock === undefined) {
+            forBlock = new Map()
+            forExecution.set(state.block, forBlock)
+          }
+          forBlock.set(state.item, state)
         }
       }),
-    itemStates: (id) => Effect.sync(() => [...(items.get(id)?.values() ?? [])]),
+    itemStates: (id) =>
+      Effect.sync(() => {
+        const out: Array<ItemState> = []
+        for (const forBlock of items.get(id)?.values() ?? []) out.push(...forBlock.values())
+        return out
+      }),
     transitions: (id) => Effect.sync(() => [...(transitionLog.get(id) ?? [])]),
-    unfinished: Effect.sync(() => [...records.values()].filter((record) => !isTerminal(record.state))),
+    unfinished: Effect.sync(() =>
+      [...records.values()].filter((record) => !isTerminal(record.state)).map((record) => ({ ...record }))
+    ),
     purgeExpired: (now, limit) =>
       Effect.sync(() => {
         let purged = 0

@@ -23,11 +23,9 @@ describe("typed blocks", () => {
     const ok = CmdExecution.make<string>("ok").pipe(CmdExecution.andThen(count), CmdExecution.andThen(double))
     typed<CmdExecution.CmdExecution<string, number>>(ok)
     // @ts-expect-error: `double` returns a number, `shout` needs a string.
-    CmdExecution.make<string>("bad").pipe(
-      CmdExecution.andThen(count),
-      CmdExecution.andThen(double),
-      CmdExecution.andThen(shout)
-    )
+    ok.pipe(CmdExecution.andThen(shout))
+    // @ts-expect-error: the same mismatch, data-first.
+    CmdExecution.andThen(ok, shout)
     // @ts-expect-error: the execution's input is a number, `count` needs a string.
     CmdExecution.andThen(CmdExecution.make<number>("bad-input"), count)
     // @ts-expect-error: the outcome of `ok` holds a number, not a string.

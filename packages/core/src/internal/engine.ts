@@ -9,7 +9,8 @@ import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
+import type * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as CmdBlock from "../CmdBlock.js"
@@ -22,6 +23,7 @@ import type {
   ItemCounts,
   ItemProgress,
   ItemStatus,
+  ProgressHandle,
   ProgressLimit,
   ProgressSummary,
   ProgressUpdate
@@ -29,6 +31,7 @@ import type {
 import { estimateRemaining } from "../Progress.js"
 import { InterruptController } from "./controller.js"
 import { EventLog } from "./eventLog.js"
+import type { Timers } from "./timers.js"
 
 /** @internal */
 export interface RuntimeHooks {
@@ -48,6 +51,7 @@ export interface RuntimeOptions {
   readonly now: () => number
   readonly resumeStates: ReadonlyMap<string, ItemState> | undefined
   readonly hooks: RuntimeHooks
+  readonly timers: Timers
 }
 
 type SlotOutcome = "notStarted" | "running" | "succeeded" | "failed" | "stopped" | "skipped"
@@ -67,7 +71,6 @@ export interface ItemSlot {
   outcome: SlotOutcome
   value: unknown
   failure: unknown
-  fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
   abort: AbortController | undefined
   remainingDeps: number
   dependents: Array<number>
@@ -162,17 +165,24 @@ export class ExecutionRuntime {
   readonly blocksProcessed: Array<string> = []
   pendingStates: Array<ItemState> = []
 
-  // timers
-  timeoutFiber: Fiber.RuntimeFiber<void> | undefined = undefined
-  graceFiber: Fiber.RuntimeFiber<void> | undefined = undefined
+  // while a block's items run
+  private scheduling = false
+  private blockStrategy: InterruptStrategy
+  private wakeIdleWorkers: { wake(): void } | undefined = undefined
+  /** The fiber running the blocks; a forced stop interrupts it. */
+  private fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined
+  /** A forced stop interrupted `fiber` (as opposed to an interruption from outside). */
+  private forceRequested = false
 
-  private wakeup: (() => void) | undefined = undefined
-  private woken = false
+  // timers (on the map's shared timer fiber)
+  private cancelTimeout: (() => void) | undefined = undefined
+  private cancelGrace: (() => void) | undefined = undefined
 
   constructor(readonly options: RuntimeOptions) {
     this.log = new EventLog(options.eventCapacity)
     this.controller = new InterruptController(options.strategy)
-    this.controller.onChange(() => this.notify())
+    this.blockStrategy = options.strategy
+    this.controller.onChange(() => this.onInterruptChange())
   }
 
   get id(): ExecutionId {
@@ -182,30 +192,6 @@ export class ExecutionRuntime {
   now(): number {
     return this.options.now()
   }
-
-  /** Wakes the scheduler. */
-  notify(): void {
-    const wake = this.wakeup
-    if (wake !== undefined) {
-      this.wakeup = undefined
-      wake()
-    } else {
-      this.woken = true
-    }
-  }
-
-  /** Waits until `notify` is called (returns at once if it was called since the last wait). */
-  readonly waitForSignal: Effect.Effect<void> = Effect.async<void>((resume) => {
-    if (this.woken) {
-      this.woken = false
-      resume(Effect.void)
-      return
-    }
-    this.wakeup = () => resume(Effect.void)
-    return Effect.sync(() => {
-      this.wakeup = undefined
-    })
-  })
 
   // ---------------------------------------------------------------------------
   // events and progress
@@ -404,40 +390,46 @@ export class ExecutionRuntime {
   }
 
   /** Starts the execution's deadline: when it passes, a graceful interrupt with source `timeout`. */
-  startTimeout(timeoutMs: number): Effect.Effect<void> {
-    return Effect.map(
-      Effect.forkDaemon(
-        Effect.zipRight(
-          Effect.sleep(Math.max(0, timeoutMs)),
-          Effect.suspend(() =>
-            this.requestInterrupt(makeRequest({
-              source: "timeout",
-              at: new Date(this.now()),
-              reason: `timed out after ${timeoutMs} ms`
-            }))
-          )
-        ).pipe(Effect.asVoid)
-      ),
-      (fiber) => {
-        this.timeoutFiber = fiber
-      }
-    )
+  startTimeout(timeoutMs: number): void {
+    this.cancelTimeout?.()
+    this.cancelTimeout = this.options.timers.schedule(timeoutMs, () => {
+      this.cancelTimeout = undefined
+      Effect.runFork(this.requestInterrupt(makeRequest({
+        source: "timeout",
+        at: new Date(this.now()),
+        reason: `timed out after ${timeoutMs} ms`
+      })))
+    })
   }
 
-  /** Starts the grace timer once a graceful stop is in effect (if a grace period applies). */
-  ensureGraceTimer(): Effect.Effect<void> {
-    const effective = this.controller.effective
-    if (effective === undefined || this.controller.forced || this.graceFiber !== undefined) return Effect.void
-    const graceMs = this.options.graceMs ?? (effective.source === "timeout" ? this.options.timeoutGraceMs : undefined)
-    if (graceMs === undefined) return Effect.void
-    return Effect.map(
-      Effect.forkDaemon(
-        Effect.zipRight(Effect.sleep(graceMs), this.escalate(`grace period of ${graceMs} ms elapsed`))
-      ),
-      (fiber) => {
-        this.graceFiber = fiber
+  /** Reacts to a new interrupt request (called synchronously by the controller). */
+  private onInterruptChange(): void {
+    const controller = this.controller
+    const effective = controller.effective
+    if (effective === undefined || controller.finished) return
+    // A graceful stop: idle workers re-check; the grace period starts.
+    this.wakeIdleWorkers?.wake()
+    if (!controller.forced && this.cancelGrace === undefined) {
+      const graceMs = this.options.graceMs ?? (effective.source === "timeout" ? this.options.timeoutGraceMs : undefined)
+      if (graceMs !== undefined) {
+        this.cancelGrace = this.options.timers.schedule(graceMs, () => {
+          Effect.runFork(this.escalate(`grace period of ${graceMs} ms elapsed`))
+        })
       }
-    )
+    }
+    // An immediate stop while items run: stop them now, by interrupting the fiber running them.
+    if (this.scheduling && !this.forceRequested && controller.immediate(this.blockStrategy)) {
+      this.forceRequested = true
+      for (const slot of this.running) {
+        slot.abort?.abort(controller.effective)
+        if (slot.status !== "Interrupting") {
+          this.setStatus(slot, "Interrupting")
+          slot.updatedAt = this.now()
+          this.emitItem(slot)
+        }
+      }
+      this.fiber?.unsafeInterruptAsFork(FiberId.none)
+    }
   }
 
   /** The execution's fiber is being interrupted from outside: that is a forced stop by `shutdown`. */
@@ -464,54 +456,15 @@ export class ExecutionRuntime {
   // items
 
   private makeContext(slot: ItemSlot, strategy: InterruptStrategy): CmdBlock.ItemContext {
-    const controller = this.controller
-    const update = (progressUpdate: ProgressUpdate) => Effect.sync(() => this.updateItem(slot, progressUpdate))
-    return {
-      executionId: this.options.id,
-      block: slot.block,
-      itemId: slot.id,
-      progress: {
-        setLimit: (limit) => update({ limit }),
-        inc: (units = 1) => update({ inc: units }),
-        set: (units) => update({ units }),
-        message: (text) => update({ message: text }),
-        update,
-        unsafeUpdate: (progressUpdate) => this.updateItem(slot, progressUpdate)
-      },
-      interrupted: Effect.sync(() => controller.itemShouldStop(strategy)),
-      checkpoint: Effect.suspend(() => {
-        if (!controller.itemShouldStop(strategy)) return Effect.void
-        slot.abort?.abort(controller.effective)
-        return Effect.interrupt
-      }),
-      whenInterrupted: Effect.async<InterruptRequest>((resume) => {
-        const check = () => {
-          if (controller.itemShouldStop(strategy) && controller.effective !== undefined) {
-            resume(Effect.succeed(controller.effective))
-            return true
-          }
-          return false
-        }
-        if (check()) return
-        const remove = controller.onChange(() => {
-          if (check()) remove()
-        })
-        return Effect.sync(remove)
-      }),
-      get signal() {
-        if (slot.abort === undefined) slot.abort = new AbortController()
-        return slot.abort.signal
-      }
-    }
+    return new ItemContextImpl(this, slot, strategy)
   }
 
   private completeItem(
     slot: ItemSlot,
     exit: Exit.Exit<unknown, unknown>,
-    plan: CmdBlock.BlockPlan<unknown, unknown, unknown>
+    plan: CmdBlock.BlockPlan<unknown, unknown, unknown> | undefined
   ) {
     this.running.delete(slot)
-    slot.fiber = undefined
     const now = this.now()
     slot.updatedAt = now
     let status: ItemState["status"]
@@ -523,7 +476,7 @@ export class ExecutionRuntime {
       status = "Success"
       this.setStatus(slot, "Success")
       try {
-        value = plan.encodeState(exit.value)
+        value = plan?.encodeState(exit.value)
       } catch {
         value = undefined
       }
@@ -552,31 +505,15 @@ export class ExecutionRuntime {
     if (value !== undefined) state.value = value
     if (error !== undefined) state.error = error
     this.pendingStates.push(state)
-    this.notify()
   }
 
-  readonly flushStates: Effect.Effect<void> = Effect.suspend(() => {
+  /** Writes the pending item states (one batch). */
+  flushStates(): Effect.Effect<void> {
     if (this.pendingStates.length === 0) return Effect.void
     const batch = this.pendingStates
     this.pendingStates = []
     return this.options.hooks.saveItemStates(batch)
-  })
-
-  /** Forces in-flight items to stop and waits until they have (finalizers included). */
-  private readonly stopInFlight: Effect.Effect<void> = Effect.suspend(() => {
-    const fibers: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
-    for (const slot of this.running) {
-      if (slot.fiber === undefined) continue
-      slot.abort?.abort(this.controller.effective)
-      if (slot.status !== "Interrupting") {
-        this.setStatus(slot, "Interrupting")
-        slot.updatedAt = this.now()
-        this.emitItem(slot)
-      }
-      fibers.push(slot.fiber)
-    }
-    return fibers.length === 0 ? Effect.void : Fiber.interruptAll(fibers)
-  })
+  }
 
   private beginBlock(name: string, index: number): void {
     this.blockActive = true
@@ -620,7 +557,6 @@ export class ExecutionRuntime {
         outcome: "notStarted",
         value: undefined,
         failure: undefined,
-        fiber: undefined,
         abort: undefined,
         remainingDeps: item.dependsOn.length,
         dependents: []
@@ -702,135 +638,115 @@ export class ExecutionRuntime {
     return { output: this.lastOutput, items }
   }
 
+  /**
+   * Runs the block's items with `concurrency` workers that pull ready items (as
+   * `Effect.forEach` does), so an item costs no fiber of its own; one worker runs in this
+   * fiber, more in child fibers. A forced stop interrupts this fiber, and with it the
+   * workers and the items in flight.
+   */
   private schedule(
     plan: CmdBlock.BlockPlan<unknown, unknown, unknown>,
     strategy: InterruptStrategy
   ): Effect.Effect<void, never, unknown> {
-    const slots = this.slots
-    const ready: Array<ItemSlot> = []
-    for (const slot of slots) {
-      if (slot.outcome === "notStarted" && slot.remainingDeps === 0) ready.push(slot)
-    }
-    // Skipped items count as done for their dependents.
-    const release = (slot: ItemSlot) => {
-      for (const dependentIndex of slot.dependents) {
-        const dependent = slots[dependentIndex] as ItemSlot
-        if (--dependent.remainingDeps === 0 && dependent.outcome === "notStarted") ready.push(dependent)
-      }
-    }
-    for (const slot of slots) if (slot.outcome === "skipped") release(slot)
-    let readyIndex = 0
-    let stopping = false
-    let failures = 0
-    const runItem = (slot: ItemSlot) => {
-      const ctx = this.makeContext(slot, strategy)
-      return Effect.suspend(() => plan.apply(slot.index, ctx)).pipe(
-        Effect.onExit((exit) =>
-          Effect.sync(() => {
-            this.completeItem(slot, exit, plan)
-            if (slot.outcome === "succeeded") release(slot)
-            else if (slot.outcome === "failed") failures++
-          })
-        )
-      )
-    }
-    const loop: Effect.Effect<void, never, unknown> = Effect.gen(this, function*() {
-      while (true) {
-        yield* this.flushStates
-        if (this.controller.effective !== undefined) {
-          if (this.controller.immediate(strategy)) {
-            yield* this.stopInFlight
-            return
-          }
-          yield* this.ensureGraceTimer()
-        }
-        const stopOnError = plan.onItemError === "stop" && failures > 0
-        while (!stopping && !stopOnError && this.running.size < plan.concurrency && readyIndex < ready.length) {
-          if (this.controller.effective !== undefined && this.controller.stopBeforeItemStart(strategy)) {
-            stopping = true
-            break
-          }
-          const slot = ready[readyIndex++] as ItemSlot
-          slot.outcome = "running"
-          slot.startedAt = this.now()
-          slot.updatedAt = slot.startedAt
-          this.setStatus(slot, "Running")
-          this.emitItem(slot)
-          this.running.add(slot)
-          slot.fiber = yield* Effect.fork(runItem(slot))
-        }
-        if (this.running.size === 0) return
-        yield* this.waitForSignal
-      }
+    return Effect.suspend(() => {
+      const run = new BlockRun(this, plan, strategy)
+      this.scheduling = true
+      this.blockStrategy = strategy
+      this.wakeIdleWorkers = run
+      return Effect.flatMap(run.start(), () => {
+        this.scheduling = false
+        this.wakeIdleWorkers = undefined
+        return this.flushStates()
+      })
     })
-    return loop.pipe(
-      Effect.onInterrupt(() =>
-        Effect.suspend(() => {
-          this.registerShutdown()
-          return this.stopInFlight
-        })
-      ),
-      Effect.ensuring(this.flushStates)
-    )
   }
 
+  /** @internal */
+  startItem(slot: ItemSlot): void {
+    slot.outcome = "running"
+    slot.startedAt = this.now()
+    slot.updatedAt = slot.startedAt
+    this.setStatus(slot, "Running")
+    this.emitItem(slot)
+    this.running.add(slot)
+  }
+
+  /** @internal */
+  finishItem(slot: ItemSlot, exit: Exit.Exit<unknown, unknown>, plan: CmdBlock.BlockPlan<unknown, unknown, unknown>) {
+    this.completeItem(slot, exit, plan)
+  }
+
+  /** @internal */
+  contextFor(slot: ItemSlot, strategy: InterruptStrategy): CmdBlock.ItemContext {
+    return this.makeContext(slot, strategy)
+  }
+
+  // The per-execution flows below are written without generators: a suspended generator
+  // keeps a prototype and hidden class of its own per call, which costs kilobytes per
+  // execution in flight.
   private runBlock(block: CmdBlock.Any, index: number, input: unknown): Effect.Effect<BlockResult, never, unknown> {
-    return Effect.gen(this, function*() {
+    return Effect.suspend(() => {
       this.beginBlock(block.name, index)
       const strategy = block.strategy ?? this.controller.strategy
-      const planned = yield* Effect.exit(
-        block.plan(input) as Effect.Effect<CmdBlock.BlockPlan<unknown, unknown, unknown>, unknown, unknown>
-      )
-      if (Exit.isFailure(planned)) {
-        return {
-          _tag: "Failed",
-          error: failureOf(planned.cause),
-          items: emptyReport,
-          partial: this.partial()
-        } as const
-      }
-      const plan = planned.value
-      const problem = validateGraph(plan.items)
-      if (problem !== undefined) {
-        return {
-          _tag: "Failed",
-          error: new CmdOutcome.CmdDefect({ message: `block ${block.name}: ${problem}` }),
-          items: emptyReport,
-          partial: this.partial()
-        } as const
-      }
-      this.createSlots(block, index, plan)
-      yield* this.schedule(plan, strategy)
-      const items = this.report()
-      const errors: Record<string, unknown> = {}
-      let firstError: unknown = undefined
-      let failed = 0
-      for (const slot of this.slots) {
-        if (slot.outcome === "failed") {
-          if (failed === 0) firstError = slot.failure
-          errors[slot.id] = slot.failure
-          failed++
+      const planning = block.plan(input) as Effect.Effect<
+        CmdBlock.BlockPlan<unknown, unknown, unknown>,
+        unknown,
+        unknown
+      >
+      return Effect.matchCauseEffect(planning, {
+        onFailure: (cause): Effect.Effect<BlockResult, never, unknown> =>
+          Effect.succeed({ _tag: "Failed", error: failureOf(cause), items: emptyReport, partial: this.partial() }),
+        onSuccess: (plan): Effect.Effect<BlockResult, never, unknown> => {
+          const problem = validateGraph(plan.items)
+          if (problem !== undefined) {
+            return Effect.succeed({
+              _tag: "Failed",
+              error: new CmdOutcome.CmdDefect({ message: `block ${block.name}: ${problem}` }),
+              items: emptyReport,
+              partial: this.partial()
+            })
+          }
+          this.createSlots(block, index, plan)
+          return Effect.flatMap(this.schedule(plan, strategy), () => this.blockResult(block, plan))
         }
+      })
+    })
+  }
+
+  private blockResult(
+    block: CmdBlock.Any,
+    plan: CmdBlock.BlockPlan<unknown, unknown, unknown>
+  ): Effect.Effect<BlockResult, never, unknown> {
+    const items = this.report()
+    const errors: Record<string, unknown> = {}
+    let firstError: unknown = undefined
+    let failed = 0
+    for (const slot of this.slots) {
+      if (slot.outcome === "failed") {
+        if (failed === 0) firstError = slot.failure
+        errors[slot.id] = slot.failure
+        failed++
       }
-      if (failed > 0) {
-        return block.kind === "step"
-          ? { _tag: "Failed", error: firstError, items, partial: this.partial() } as const
-          : { _tag: "ItemErrors", errors, items, partial: this.partial() } as const
-      }
-      if (items.inFlightStopped.length > 0 || items.notStarted.length > 0) {
-        return { _tag: "Interrupted", items, partial: this.partial() } as const
-      }
-      const values: Array<unknown> = new Array(this.slots.length)
-      const skipped: Array<boolean> = new Array(this.slots.length)
-      for (const slot of this.slots) {
-        values[slot.index] = slot.value
-        skipped[slot.index] = slot.outcome === "skipped"
-      }
-      const output = yield* Effect.exit(plan.output(values, skipped))
-      if (Exit.isFailure(output)) {
-        return { _tag: "Failed", error: failureOf(output.cause), items, partial: this.partial() } as const
-      }
-      return { _tag: "Done", output: output.value } as const
+    }
+    if (failed > 0) {
+      return Effect.succeed(
+        block.kind === "step"
+          ? { _tag: "Failed", error: firstError, items, partial: this.partial() }
+          : { _tag: "ItemErrors", errors, items, partial: this.partial() }
+      )
+    }
+    if (items.inFlightStopped.length > 0 || items.notStarted.length > 0) {
+      return Effect.succeed({ _tag: "Interrupted", items, partial: this.partial() })
+    }
+    const values: Array<unknown> = new Array(this.slots.length)
+    const skipped: Array<boolean> = new Array(this.slots.length)
+    for (const slot of this.slots) {
+      values[slot.index] = slot.value
+      skipped[slot.index] = slot.outcome === "skipped"
+    }
+    return Effect.matchCause(plan.output(values, skipped), {
+      onFailure: (cause): BlockResult => ({ _tag: "Failed", error: failureOf(cause), items, partial: this.partial() }),
+      onSuccess: (output): BlockResult => ({ _tag: "Done", output })
     })
   }
 
@@ -838,37 +754,41 @@ export class ExecutionRuntime {
     this.log.push({ _tag: "BlockFinished", seq: this.log.nextSeq(), at: this.now(), block, index, status })
   }
 
-  private runBlocks(
+  /** Runs blocks `index…` (a stopping point before each). */
+  private runFrom(
     blocks: ReadonlyArray<CmdBlock.Any>,
-    input: unknown
+    index: number,
+    value: unknown
   ): Effect.Effect<CmdOutcome.CmdOutcome<unknown, unknown>, never, unknown> {
     const names = this.options.blocks
-    return Effect.gen(this, function*() {
-      let value = input
-      for (let index = 0; index < blocks.length; index++) {
-        const block = blocks[index] as CmdBlock.Any
-        if (this.controller.stopAtBlockBoundary()) {
-          return CmdOutcome.executionInterrupted({
-            interrupt: this.controller.effective as InterruptRequest,
-            blocksProcessed: [...this.blocksProcessed],
-            blocksNotProcessed: names.slice(index),
-            partial: { output: this.lastOutput, items: {} }
-          })
-        }
-        const result = yield* this.runBlock(block, index, value)
+    if (index >= blocks.length) {
+      this.blockName = undefined
+      return Effect.succeed(CmdOutcome.complete(value, [...this.blocksProcessed]))
+    }
+    const block = blocks[index] as CmdBlock.Any
+    if (this.controller.stopAtBlockBoundary()) {
+      return Effect.succeed(CmdOutcome.executionInterrupted({
+        interrupt: this.controller.effective as InterruptRequest,
+        blocksProcessed: [...this.blocksProcessed],
+        blocksNotProcessed: names.slice(index),
+        partial: { output: this.lastOutput, items: {} }
+      }))
+    }
+    return Effect.flatMap(
+      this.runBlock(block, index, value),
+      (result): Effect.Effect<CmdOutcome.CmdOutcome<unknown, unknown>, never, unknown> => {
         switch (result._tag) {
           case "Done": {
-            value = result.output
-            this.lastOutput = Option.some(value)
+            this.lastOutput = Option.some(result.output)
             this.blocksProcessed.push(block.name)
             this.blocksDone = this.blocksProcessed.length
             this.blockActive = false
             this.blockFinished(block.name, index, "Complete")
-            break
+            return this.runFrom(blocks, index + 1, result.output)
           }
           case "Interrupted": {
             this.blockFinished(block.name, index, "Interrupted")
-            return {
+            return Effect.succeed({
               _tag: "BlockInterrupted",
               block: block.name,
               items: result.items,
@@ -876,11 +796,11 @@ export class ExecutionRuntime {
               blocksProcessed: [...this.blocksProcessed],
               blocksNotProcessed: names.slice(index + 1),
               interrupt: this.controller.effective as InterruptRequest
-            } satisfies CmdOutcome.BlockInterrupted
+            })
           }
           case "ItemErrors": {
             this.blockFinished(block.name, index, "Failed")
-            return {
+            return Effect.succeed({
               _tag: "ItemErrors",
               block: block.name,
               errors: result.errors,
@@ -889,11 +809,11 @@ export class ExecutionRuntime {
               blocksProcessed: [...this.blocksProcessed],
               blocksNotProcessed: names.slice(index + 1),
               interrupt: Option.fromNullable(this.controller.effective)
-            } satisfies CmdOutcome.ItemErrors<unknown>
+            })
           }
           case "Failed": {
             this.blockFinished(block.name, index, "Failed")
-            return {
+            return Effect.succeed({
               _tag: "BlockFailed",
               block: block.name,
               error: result.error,
@@ -901,21 +821,22 @@ export class ExecutionRuntime {
               partial: result.partial,
               blocksProcessed: [...this.blocksProcessed],
               blocksNotProcessed: names.slice(index + 1)
-            } satisfies CmdOutcome.BlockFailed<unknown>
+            })
           }
         }
       }
-      this.blockName = undefined
-      return CmdOutcome.complete(value, [...this.blocksProcessed])
-    })
+    )
   }
 
   /** The outcome when the execution's fiber ended without producing one (interrupted from outside, or a defect). */
   abortedOutcome(cause: Cause.Cause<unknown>): CmdOutcome.CmdOutcome<unknown, unknown> {
     const names = this.options.blocks
     const index = this.blockActive ? this.blockIndex : this.blocksProcessed.length
+    this.scheduling = false
     if (Cause.isInterruptedOnly(cause)) {
-      this.registerShutdown()
+      if (!this.forceRequested) this.registerShutdown()
+      // Items interrupted together with the fiber (their finalizers have run): stopped in flight.
+      for (const slot of [...this.running]) this.completeItem(slot, Exit.interrupt(FiberId.none), undefined)
       const interrupt = this.controller.effective as InterruptRequest
       if (this.blockActive && this.blockName !== undefined) {
         return {
@@ -947,37 +868,241 @@ export class ExecutionRuntime {
   }
 
   /**
-   * Runs the blocks. Never fails: interruption from outside becomes an interrupted outcome
-   * (source `shutdown`) after in-flight items were stopped; a defect becomes `BlockFailed`.
+   * Runs the blocks in the current fiber (which a forced stop interrupts). The caller
+   * turns an interruption or a defect into an outcome with `abortedOutcome`, inside an
+   * uninterruptible region of its own (see the map's lifecycle).
    */
   execute(
     blocks: ReadonlyArray<CmdBlock.Any>,
     input: unknown
   ): Effect.Effect<CmdOutcome.CmdOutcome<unknown, unknown>, never, unknown> {
-    return Effect.uninterruptibleMask((restore) =>
-      restore(this.runBlocks(blocks, input)).pipe(
-        Effect.exit,
-        Effect.map((exit) => {
-          const outcome = Exit.isSuccess(exit) ? exit.value : this.abortedOutcome(exit.cause)
-          this.outcome = outcome
-          return outcome
-        }),
-        Effect.ensuring(this.stopTimers)
-      )
-    )
+    return Effect.withFiberRuntime((fiber) => {
+      this.fiber = fiber
+      return this.runFrom(blocks, 0, input)
+    })
   }
 
-  readonly stopTimers: Effect.Effect<void> = Effect.suspend(() => {
-    const fibers = [this.timeoutFiber, this.graceFiber].filter((fiber) => fiber !== undefined)
-    this.timeoutFiber = undefined
-    return fibers.length === 0 ? Effect.void : Fiber.interruptAll(fibers)
-  })
+  /** The execution ended with `outcome`: stop reacting to interrupts by interrupting the fiber. */
+  settle(outcome: CmdOutcome.CmdOutcome<unknown, unknown>): CmdOutcome.CmdOutcome<unknown, unknown> {
+    this.fiber = undefined
+    this.scheduling = false
+    this.wakeIdleWorkers = undefined
+    this.outcome = outcome
+    this.stopTimers()
+    return outcome
+  }
+
+  /** Cancels the deadline and the grace period. */
+  stopTimers(): void {
+    this.cancelTimeout?.()
+    this.cancelGrace?.()
+    this.cancelTimeout = undefined
+    this.cancelGrace = undefined
+  }
 
   /** Emits the final event; `seq` must have been reserved with `log.nextSeq()`. */
   finish(seq: number, state: ExecutionState, outcome: CmdOutcome.Encoded): void {
     this.controller.finished = true
     this.state = state
     this.log.push({ _tag: "Finished", seq, at: this.now(), state, outcome })
+  }
+}
+
+/** Items are written in batches of at most this many (and on each progress tick). */
+const flushBatch = 256
+
+/**
+ * One pass over a block's items: the ready queue (dependency order), the stopping
+ * decisions before each item start, and the workers. A class rather than closures: it
+ * lives as long as the block runs, and closures would cost memory per execution.
+ *
+ * @internal
+ */
+class BlockRun {
+  private readonly ready: Array<ItemSlot> = []
+  private readyIndex = 0
+  private stopping = false
+  private failures = 0
+  private active = 0
+  private toRun = 0
+  private idle: Array<() => void> | undefined = undefined
+  private waitIdle: Effect.Effect<void> | undefined = undefined
+  /** One worker: pulls items until there is nothing more to start. */
+  readonly worker: Effect.Effect<void, never, unknown> = Effect.suspend(() => this.step())
+
+  constructor(
+    private readonly runtime: ExecutionRuntime,
+    private readonly plan: CmdBlock.BlockPlan<unknown, unknown, unknown>,
+    private readonly strategy: InterruptStrategy
+  ) {
+    const slots = runtime.slots
+    for (const slot of slots) {
+      if (slot.outcome === "notStarted" && slot.remainingDeps === 0) this.ready.push(slot)
+    }
+    for (const slot of slots) {
+      // Skipped items count as done for their dependents.
+      if (slot.outcome === "skipped") this.release(slot)
+      else this.toRun++
+    }
+  }
+
+  start(): Effect.Effect<void, never, unknown> {
+    const count = Math.min(this.plan.concurrency, this.toRun)
+    if (count <= 1) return this.worker
+    return Effect.all(Array.from({ length: count }, () => this.worker), { concurrency: "unbounded", discard: true })
+  }
+
+  /** Wakes idle workers (a released item, or a graceful stop to notice). */
+  wake(): void {
+    const idle = this.idle
+    if (idle === undefined || idle.length === 0) return
+    this.idle = []
+    for (const resume of idle) resume()
+  }
+
+  private release(slot: ItemSlot): void {
+    const slots = this.runtime.slots
+    for (const dependentIndex of slot.dependents) {
+      const dependent = slots[dependentIndex] as ItemSlot
+      if (--dependent.remainingDeps === 0 && dependent.outcome === "notStarted") this.ready.push(dependent)
+    }
+  }
+
+  /** The next item to start, `"wait"` when running items may still release one, or `"done"`. */
+  private next(): ItemSlot | "wait" | "done" {
+    const controller = this.runtime.controller
+    if (controller.effective !== undefined && controller.immediate(this.strategy)) return "done"
+    if (this.stopping || (this.plan.onItemError === "stop" && this.failures > 0)) return "done"
+    if (this.readyIndex < this.ready.length) {
+      if (controller.effective !== undefined && controller.stopBeforeItemStart(this.strategy)) {
+        this.stopping = true
+        return "done"
+      }
+      return this.ready[this.readyIndex++] as ItemSlot
+    }
+    return this.active > 0 ? "wait" : "done"
+  }
+
+  private waitForWork(): Effect.Effect<void> {
+    return this.waitIdle ??= Effect.async<void>((resume) => {
+      const wake = () => resume(Effect.void)
+      ;(this.idle ??= []).push(wake)
+      return Effect.sync(() => {
+        const index = this.idle?.indexOf(wake) ?? -1
+        if (index >= 0) this.idle?.splice(index, 1)
+      })
+    })
+  }
+
+  private finish(slot: ItemSlot, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void, never, unknown> {
+    this.active--
+    this.runtime.finishItem(slot, exit, this.plan)
+    if (slot.outcome === "succeeded") this.release(slot)
+    else if (slot.outcome === "failed") this.failures++
+    this.wake()
+    return this.runtime.pendingStates.length >= flushBatch
+      ? Effect.zipRight(this.runtime.flushStates(), this.worker)
+      : this.worker
+  }
+
+  // One item per iteration: start it, run it, account for it, go on. (Items interrupted
+  // together with the fiber are accounted for by the runtime's `abortedOutcome`.)
+  private step(): Effect.Effect<void, never, unknown> {
+    const slot = this.next()
+    if (slot === "done") return Effect.void
+    if (slot === "wait") return Effect.zipRight(this.waitForWork(), this.worker)
+    this.runtime.startItem(slot)
+    this.active++
+    let item: Effect.Effect<unknown, unknown, unknown>
+    try {
+      item = this.plan.apply(slot.index, this.runtime.contextFor(slot, this.strategy))
+    } catch (defect) {
+      item = Effect.die(defect)
+    }
+    return Effect.matchCauseEffect(item, {
+      onFailure: (cause) => this.finish(slot, Exit.failCause(cause)),
+      onSuccess: (value) => this.finish(slot, Exit.succeed(value))
+    })
+  }
+}
+
+/**
+ * The context given to an item. Its parts are built on first use, so an item that never
+ * reports progress or checks for interrupts costs no closures.
+ *
+ * @internal
+ */
+class ItemContextImpl implements CmdBlock.ItemContext {
+  private progressHandle: ProgressHandle | undefined = undefined
+
+  constructor(
+    private readonly runtime: ExecutionRuntime,
+    private readonly slot: ItemSlot,
+    private readonly strategy: InterruptStrategy
+  ) {}
+
+  get executionId(): ExecutionId {
+    return this.runtime.options.id
+  }
+
+  get block(): string {
+    return this.slot.block
+  }
+
+  get itemId(): string {
+    return this.slot.id
+  }
+
+  get progress(): ProgressHandle {
+    if (this.progressHandle !== undefined) return this.progressHandle
+    const runtime = this.runtime
+    const slot = this.slot
+    const update = (progressUpdate: ProgressUpdate) => Effect.sync(() => runtime.updateItem(slot, progressUpdate))
+    this.progressHandle = {
+      setLimit: (limit) => update({ limit }),
+      inc: (units = 1) => update({ inc: units }),
+      set: (units) => update({ units }),
+      message: (text) => update({ message: text }),
+      update,
+      unsafeUpdate: (progressUpdate) => runtime.updateItem(slot, progressUpdate)
+    }
+    return this.progressHandle
+  }
+
+  get interrupted(): Effect.Effect<boolean> {
+    return Effect.sync(() => this.runtime.controller.itemShouldStop(this.strategy))
+  }
+
+  get checkpoint(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const controller = this.runtime.controller
+      if (!controller.itemShouldStop(this.strategy)) return Effect.void
+      this.slot.abort?.abort(controller.effective)
+      return Effect.interrupt
+    })
+  }
+
+  get whenInterrupted(): Effect.Effect<InterruptRequest> {
+    return Effect.async<InterruptRequest>((resume) => {
+      const controller = this.runtime.controller
+      const check = () => {
+        if (controller.itemShouldStop(this.strategy) && controller.effective !== undefined) {
+          resume(Effect.succeed(controller.effective))
+          return true
+        }
+        return false
+      }
+      if (check()) return
+      const remove = controller.onChange(() => {
+        if (check()) remove()
+      })
+      return Effect.sync(remove)
+    })
+  }
+
+  get signal(): AbortSignal {
+    if (this.slot.abort === undefined) this.slot.abort = new AbortController()
+    return this.slot.abort.signal
   }
 }
 

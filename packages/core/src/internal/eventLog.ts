@@ -16,14 +16,21 @@ export class EventLog {
   private readonly ring: Array<ExecutionEvent> = []
   private head = 0
   private waiters: Array<() => void> = []
+  /**
+   * The sequence number of the last event pushed. A number reserved with `nextSeq` counts
+   * only once its event is pushed: the execution map reserves `Finished`'s number before
+   * it stores the outcome, and readers must not see that number as readable meanwhile
+   * (they would read the previous event again, in a loop). (added for @truce/cli)
+   */
   lastSeq = 0
+  private reservedSeq = 0
   closed = false
 
   constructor(readonly capacity: number) {}
 
   /** Reserves the next sequence number; the event carrying it must be pushed next. */
   nextSeq(): number {
-    return ++this.lastSeq
+    return ++this.reservedSeq
   }
 
   push(event: ExecutionEvent): void {
@@ -33,6 +40,7 @@ export class EventLog {
       this.ring[this.head] = event
       this.head = (this.head + 1) % this.capacity
     }
+    this.lastSeq = event.seq
     if (event._tag === "Finished") this.closed = true
     if (this.waiters.length > 0) {
       const waiters = this.waiters

@@ -8,8 +8,8 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
@@ -31,16 +31,18 @@ import type { InterruptRequest, InterruptRequestInput, InterruptStrategy } from 
 import { FinishCurrent, InterruptResult, request as makeRequest } from "../Interrupt.js"
 import { emptySummary } from "../Progress.js"
 import type { ExecutionRuntime } from "./engine.js"
+import type { RuntimeHooks } from "./engine.js"
 import { ExecutionRuntime as Runtime, itemStateKey } from "./engine.js"
 import { AwaitTimeout, ExecutionNotFound, IdempotencyConflict, NotResumable } from "./errors.js"
+import { Timers } from "./timers.js"
 
 interface Live {
   readonly id: ExecutionId
   readonly execution: CmdExecution.Any
   readonly input: unknown
   readonly rt: ExecutionRuntime
-  readonly done: Deferred.Deferred<CmdOutcome.CmdOutcome<unknown, unknown>>
-  readonly lock: Effect.Semaphore
+  /** Made when someone waits (most executions in flight have no waiter). */
+  done: Deferred.Deferred<CmdOutcome.CmdOutcome<unknown, unknown>> | undefined
   readonly cancellable: boolean
   readonly outputs: ReadonlyArray<Fiber.RuntimeFiber<void>>
   readonly inputs: Array<Fiber.RuntimeFiber<void>>
@@ -110,6 +112,20 @@ class CommandSlots {
   }
 }
 
+// Shared values for records and entries that have none of their own.
+const noInterrupts: ReadonlyArray<InterruptRequest> = Object.freeze([])
+const noLabels: Readonly<Record<string, string>> = Object.freeze({})
+const noFibers: Array<Fiber.RuntimeFiber<void>> = Object.freeze([]) as unknown as Array<Fiber.RuntimeFiber<void>>
+const blockNames = new WeakMap<CmdExecution.Any, ReadonlyArray<string>>()
+const blockNamesOf = (execution: CmdExecution.Any): ReadonlyArray<string> => {
+  let names = blockNames.get(execution)
+  if (names === undefined) {
+    names = Object.freeze(execution.blocks.map((block) => block.name))
+    blockNames.set(execution, names)
+  }
+  return names
+}
+
 const stableStringify = (value: unknown): string => {
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "undefined"
   if (Array.isArray(value)) return `[${value.map(stableStringify).join(",")}]`
@@ -149,6 +165,7 @@ export const make = (
     const store = yield* ExecutionStore
     const clock = yield* Effect.clock
     const fibers = yield* FiberSet.make<unknown, never>()
+    const timers = new Timers(() => clock.unsafeCurrentTimeMillis())
     const now = () => clock.unsafeCurrentTimeMillis()
     const runner = `${process.pid}:${globalThis.crypto.randomUUID()}`
 
@@ -181,14 +198,15 @@ export const make = (
       return slots
     }
 
-    /** Writes a patch for a live execution, in order, keeping the in-memory copy. */
+    /**
+     * Writes a patch for a live execution, keeping the in-memory copy. Stores apply writes in
+     * the order they were submitted, so no lock is needed to keep them in order.
+     */
     const persist = (entry: Live, patch: RecordPatch, meta?: { actor?: string; reason?: string }) =>
-      entry.lock.withPermits(1)(
-        Effect.suspend(() => {
-          entry.record = { ...entry.record, ...patch }
-          return store.update(entry.id, patch, meta)
-        })
-      )
+      Effect.tap(store.update(entry.id, patch, meta), () => {
+        // In place: with the in-memory store this is the store's own object (one copy).
+        Object.assign(entry.record, patch)
+      })
 
     const persistLogged = (entry: Live, patch: RecordPatch, meta?: { actor?: string; reason?: string }) =>
       persist(entry, patch, meta).pipe(
@@ -201,12 +219,17 @@ export const make = (
     }
 
     const linger = (rt: ExecutionRuntime, input: unknown) => {
-      lingering.set(rt.id, { rt, input, until: now() + lingerMs })
-      if (lingering.size > 10_000) {
-        const oldest = lingering.keys().next()
-        if (!oldest.done) lingering.delete(oldest.value)
+      const at = now()
+      // Entries expire in insertion order: drop the expired ones at the front, and keep a cap.
+      for (const [id, entry] of lingering) {
+        if (entry.until > at && lingering.size < 10_000) break
+        lingering.delete(id)
       }
+      lingering.set(rt.id, { rt, input, until: at + lingerMs })
     }
+
+    const doneOf = (entry: Live) =>
+      entry.done ??= Deferred.unsafeMake<CmdOutcome.CmdOutcome<unknown, unknown>>(FiberId.none)
 
     const finalize = (entry: Live, outcome: CmdOutcome.CmdOutcome<unknown, unknown>) =>
       Effect.gen(function*() {
@@ -216,7 +239,7 @@ export const make = (
           entry.holdsSlot = false
           slotsFor(entry.execution)?.release()
         }
-        yield* rt.stopTimers
+        yield* rt.flushStates()
         const state = stateOfOutcome(outcome)
         let encoded: CmdOutcome.Encoded
         try {
@@ -263,50 +286,49 @@ export const make = (
           }
         }
         for (const output of entry.outcomeOutputs) {
-          yield* output.present(outcome, entry.record).pipe(
+          yield* output.present(outcome, { ...entry.record }).pipe(
             Effect.catchAllCause((cause) => Effect.logWarning(`truce: outcome output ${output.name} failed`, cause))
           )
         }
         // Only now is the execution entirely done: outputs drained, outcome presented.
         live.delete(entry.id)
         linger(rt, entry.input)
-        yield* Deferred.succeed(entry.done, outcome)
+        if (entry.done !== undefined) yield* Deferred.succeed(entry.done, outcome)
       })
 
+    // Written without a generator: it stays suspended for as long as the execution runs.
     const lifecycle = (entry: Live) =>
-      Effect.uninterruptibleMask((restore) =>
-        restore(Effect.gen(function*() {
-          const rt = entry.rt
+      Effect.uninterruptibleMask((restore) => {
+        const rt = entry.rt
+        const run = Effect.suspend(() => {
+          if (entry.timeoutMs !== undefined && !entry.timeoutIncludesQueue) rt.startTimeout(entry.timeoutMs)
+          return Effect.zipRight(
+            transition(entry, "Running", { startedAt: new Date(now()), runner }),
+            rt.execute(entry.execution.blocks, entry.input)
+          )
+        })
+        const body = Effect.suspend((): Effect.Effect<CmdOutcome.CmdOutcome<unknown, unknown>, never, unknown> => {
           if (entry.timeoutMs !== undefined && entry.timeoutIncludesQueue) {
             // Queue time counts: the deadline runs from creation, also while queued.
-            yield* rt.startTimeout(entry.timeoutMs - (now() - entry.record.createdAt.getTime()))
+            rt.startTimeout(entry.timeoutMs - (now() - entry.record.createdAt.getTime()))
           }
           const slots = slotsFor(entry.execution)
-          if (slots !== undefined) {
-            const acquired = yield* slots.acquire(entry)
-            if (!acquired) {
-              return CmdOutcome.executionInterrupted({
-                interrupt: entry.rt.controller.effective as InterruptRequest,
-                blocksProcessed: [],
-                blocksNotProcessed: entry.execution.blocks.map((block) => block.name)
-              })
-            }
-          }
-          if (entry.timeoutMs !== undefined && !entry.timeoutIncludesQueue) {
-            yield* rt.startTimeout(entry.timeoutMs)
-          }
-          yield* transition(entry, "Running", { startedAt: new Date(now()), runner })
-          return yield* rt.execute(entry.execution.blocks, entry.input)
-        })).pipe(
-          Effect.exit,
-          Effect.flatMap((exit) =>
-            finalize(
-              entry,
-              entry.rt.outcome ?? (Exit.isSuccess(exit) ? exit.value : entry.rt.abortedOutcome(exit.cause))
-            )
-          )
-        )
-      )
+          if (slots === undefined) return run
+          return Effect.flatMap(slots.acquire(entry), (acquired) =>
+            acquired ? run : Effect.succeed(CmdOutcome.executionInterrupted({
+              interrupt: rt.controller.effective as InterruptRequest,
+              blocksProcessed: [],
+              blocksNotProcessed: entry.execution.blocks.map((block) => block.name)
+            })))
+        })
+        // One handler for the whole run: an interruption (shutdown, or the forced stop of items
+        // in flight) or a defect still produces an outcome, recorded by `finalize`.
+        return Effect.matchCauseEffect(restore(body), {
+          onFailure: (cause) =>
+            finalize(entry, rt.settle(rt.abortedOutcome(cause))),
+          onSuccess: (outcome) => finalize(entry, rt.settle(outcome))
+        })
+      })
 
     const interruptAccepted = (entry: Live) => (_request: InterruptRequest, _escalated: boolean) =>
       Effect.suspend(() => {
@@ -326,6 +348,19 @@ export const make = (
           reason: `interrupt requested (${effective?.source ?? "unknown"}, ${effective?.mode ?? "graceful"})`
         })
       })
+
+    // Built outside `startInternal` so the closures, which live as long as the execution,
+    // keep only what they use.
+    const makeHooks = (id: ExecutionId, holder: { entry: Live | undefined }): RuntimeHooks => ({
+      saveItemStates: (states) =>
+        store.saveItemStates(states).pipe(
+          Effect.catchAll((error) => Effect.logError(`truce: could not record item states of ${id}`, error))
+        ),
+      interruptAccepted: (request, escalated) => {
+        const entry = holder.entry
+        return entry === undefined ? Effect.void : interruptAccepted(entry)(request, escalated)
+      }
+    })
 
     const fingerprintOf = (execution: CmdExecution.Any, encodedInput: unknown) =>
       createHash("sha256").update(execution.name).update("\u0000").update(stableStringify(encodedInput)).digest(
@@ -365,12 +400,12 @@ export const make = (
           createdAt,
           updatedAt: createdAt,
           permissions: startOptions.permissions ?? ownerOnly,
-          blocks: execution.blocks.map((block) => block.name),
+          blocks: blockNamesOf(execution),
           progress: emptySummary(execution.blocks.length, createdAt.getTime()),
-          interrupts: [],
+          interrupts: noInterrupts,
           strategy,
           cancellable,
-          labels: { ...(startOptions.labels ?? {}) },
+          labels: startOptions.labels === undefined ? noLabels : { ...startOptions.labels },
           resumable: defaults.resumable ?? false
         }
         if (startOptions.owner !== undefined) record.owner = startOptions.owner
@@ -387,7 +422,8 @@ export const make = (
             fingerprintOf(execution, encodedInput)
         }
         yield* store.insert(record)
-        let entry: Live | undefined = undefined
+        // A plain holder, not a closure: a closure made here would keep this whole scope alive.
+        const holder: { entry: Live | undefined } = { entry: undefined }
         const rt: ExecutionRuntime = new Runtime({
           id,
           command: execution.name,
@@ -398,36 +434,30 @@ export const make = (
           eventCapacity,
           now,
           resumeStates: resume?.states,
-          hooks: {
-            saveItemStates: (states) =>
-              store.saveItemStates(states).pipe(
-                Effect.catchAll((error) => Effect.logError(`truce: could not record item states of ${id}`, error))
-              ),
-            interruptAccepted: (request, escalated) =>
-              entry === undefined ? Effect.void : interruptAccepted(entry)(request, escalated)
-          }
+          timers,
+          hooks: makeHooks(id, holder)
         })
         rt.setState("Queued")
-        const outputs: Array<Fiber.RuntimeFiber<void>> = []
+        const outputs: Array<Fiber.RuntimeFiber<void>> = startOptions.outputs?.length ? [] : noFibers
         for (const output of startOptions.outputs ?? []) {
           outputs.push(yield* Effect.forkDaemon(rt.pump(0, output.write)))
         }
-        entry = {
+        const entry: Live = {
           id,
           execution,
           input,
           rt,
-          done: yield* Deferred.make<CmdOutcome.CmdOutcome<unknown, unknown>>(),
-          lock: yield* Effect.makeSemaphore(1),
+          done: undefined,
           cancellable,
           outputs,
-          inputs: [],
+          inputs: startOptions.inputs?.length ? [] : noFibers,
           outcomeOutputs: startOptions.outcomeOutputs ?? [],
           timeoutMs,
           timeoutIncludesQueue: includeQueue,
           record,
           holdsSlot: false
         }
+        holder.entry = entry
         live.set(id, entry)
         const started = entry
         for (const endpoint of startOptions.inputs ?? []) {
@@ -520,14 +550,14 @@ export const make = (
         const entry = live.get(id)
         if (entry !== undefined) {
           const waited = awaitOptions?.timeout === undefined
-            ? Option.some(yield* Deferred.await(entry.done))
-            : yield* Deferred.await(entry.done).pipe(Effect.timeoutOption(awaitOptions.timeout))
+            ? Option.some(yield* Deferred.await(doneOf(entry)))
+            : yield* Deferred.await(doneOf(entry)).pipe(Effect.timeoutOption(awaitOptions.timeout))
           if (Option.isNone(waited)) {
             return yield* Effect.fail(
               new AwaitTimeout({ id, waitedMs: millis(awaitOptions?.timeout ?? 0), state: entry.rt.state })
             )
           }
-          return entry.record
+          return { ...entry.record }
         }
         const record = yield* getRecord(id)
         if (Option.isNone(record)) return yield* Effect.fail(new ExecutionNotFound({ id }))
@@ -544,7 +574,7 @@ export const make = (
         const entry = live.get(id)
         if (entry !== undefined) {
           yield* awaitRecord(id, awaitOptions)
-          return yield* Deferred.await(entry.done)
+          return yield* Deferred.await(doneOf(entry))
         }
         const record = yield* awaitRecord(id, awaitOptions)
         const lingered = lingering.get(id)?.rt.outcome
@@ -627,7 +657,7 @@ export const make = (
       run: (execution, input, startOptions) =>
         Effect.gen(function*() {
           const entry = yield* startInternal(execution, input, startOptions ?? {}, undefined)
-          return (yield* Deferred.await(entry.done)) as CmdOutcome.CmdOutcome<never, never>
+          return (yield* Deferred.await(doneOf(entry))) as CmdOutcome.CmdOutcome<never, never>
         }),
       interrupt,
       await: awaitOutcome,
@@ -657,6 +687,7 @@ export const make = (
       for (const entry of live.values()) {
         const rt = entry.rt
         if (rt.running.size > 0) rt.checkStalls(at, stallMs)
+        if (rt.pendingStates.length > 0) yield* rt.flushStates()
         if (rt.summaryDirty && !rt.controller.finished) {
           rt.summaryDirty = false
           yield* persistLogged(entry, { progress: rt.summary(), updatedAt: new Date(at) })
@@ -664,6 +695,7 @@ export const make = (
       }
     })
     yield* tick.pipe(Effect.repeat(Schedule.spaced(progressMs)), Effect.interruptible, Effect.forkScoped)
+    yield* timers.run.pipe(Effect.interruptible, Effect.forkScoped)
 
     const housekeeping = Effect.gen(function*() {
       const at = now()
