@@ -6,7 +6,7 @@
 import { transform } from "esbuild"
 import { existsSync } from "node:fs"
 import { readFile } from "node:fs/promises"
-import { fileURLToPath } from "node:url"
+import { fileURLToPath, URL } from "node:url"
 
 export async function resolve(specifier, context, nextResolve) {
   if ((specifier.startsWith(".") || specifier.startsWith("/")) && specifier.endsWith(".js") && context.parentURL) {
