@@ -263,13 +263,17 @@ export const errorInfo = (error: unknown): ErrorInfo => {
     }
     const tag = (error as { _tag?: unknown })._tag
     const message = (error as { message?: unknown }).message
+    const own = Object.keys(fields).filter((key) => key !== "_tag" && key !== "message")
+    const described = own.length === 0
+      ? ""
+      : ` (${own.map((key) => `${key}: ${safeStringify(fields[key])}`).join(", ")})`
     return {
       ...fields,
       ...(typeof tag === "string" ? { _tag: tag } : {}),
       message: typeof message === "string" && message.length > 0
         ? message
         : typeof tag === "string"
-        ? tag
+        ? `${tag}${described}`
         : safeStringify(error)
     }
   }
