@@ -20,7 +20,7 @@ export class EventLog {
    * The sequence number of the last event pushed. A number reserved with `nextSeq` counts
    * only once its event is pushed: the execution map reserves `Finished`'s number before
    * it stores the outcome, and readers must not see that number as readable meanwhile
-   * (they would read the previous event again, in a loop). (added for @truce/cli)
+   * (they would read the previous event again, in a loop).
    */
   lastSeq = 0
   private reservedSeq = 0
