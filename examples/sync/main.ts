@@ -164,4 +164,8 @@ const command = Cli.Command.make(
   (options) => Effect.zipRight(startOver(options), program(options).pipe(Effect.provide(mapLayer(storeOf(options)))))
 ).pipe(Cli.Command.withDescription("Sync a generated directory tree: discover, hash, copy, verify"))
 
-Runner.runCli(command, { name: "sync-demo", version: "0.1.0" })
+// `pnpm demo -- --slow` passes a leading `--` through: drop it, so both spellings work.
+const [node = "node", script = "main.ts", ...args] = process.argv
+Runner.runCli(command, { name: "sync-demo", version: "0.1.0" }, {
+  argv: [node, script, ...(args[0] === "--" ? args.slice(1) : args)]
+})
