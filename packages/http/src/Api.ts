@@ -12,7 +12,7 @@
  * | `GET /executions` | list (query parameters) |
  * | `POST /executions/query` | query (JSON body) |
  * | `GET /executions/{id}` | the record; `?wait=30s` long-polls |
- * | `GET /executions/{id}/events` | Server-Sent Events |
+ * | `GET /executions/{id}/events` | Server-Sent Events, or `application/vnd.amazon.eventstream` frames |
  * | `POST /executions/{id}/interrupt` | interrupt |
  * | `DELETE /executions/{id}` | interrupt (cancel) |
  *
@@ -117,7 +117,7 @@ const Condition = Schema.Struct({ op: ExecutionQuery.Operator, value: Schema.Unk
 
 /**
  * The body of `POST /executions/query`: conditions AND-ed together, a sort, a limit
- * (default 100, at most 1000) and the cursor of the previous page. The body may also be
+ * (default 100; larger limits are served as 1000) and the cursor of the previous page. The body may also be
  * the conditions alone (`{ "state": { "op": "eq", "value": "Running" } }`).
  *
  * @since 0.1.0
@@ -131,7 +131,10 @@ export const QueryBody = Schema.Struct({
     )
   ),
   sort: Schema.optional(Schema.String).annotations({ description: "a field, \"-field\" for descending" }),
-  limit: Schema.optional(Schema.Int.pipe(Schema.between(1, ExecutionQuery.maxLimit))),
+  limit: Schema.optional(Schema.Int.pipe(Schema.greaterThanOrEqualTo(1))).annotations({
+    description: `records per page: default ${ExecutionQuery.defaultLimit}; more than ${ExecutionQuery.maxLimit} ` +
+      `is served as ${ExecutionQuery.maxLimit} (follow nextCursor for the rest)`
+  }),
   cursor: Schema.optional(Schema.String)
 }).annotations({ identifier: "QueryBody" })
 
@@ -235,7 +238,9 @@ const Id = Schema.Struct({ id: Schema.String })
 
 const ExecutionEvents = Schema.String.pipe(
   HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/event-stream" })
-).annotations({ description: "Server-Sent Events: one `ExecutionEvent` per event (see the description)" })
+).annotations({
+  description: "Server-Sent Events or event-stream frames: one `ExecutionEvent` per event (see the description)"
+})
 
 /**
  * Authenticates every API request and provides the caller as `CurrentPrincipal`.
@@ -259,7 +264,9 @@ export const ExecutionsGroup = HttpApiGroup.make("executions")
     HttpApiEndpoint.get("list", "/executions")
       .setUrlParams(Schema.Struct({
         sort: Schema.optional(Schema.String).annotations({ description: "a field, \"-field\" for descending" }),
-        limit: Schema.optional(Schema.String).annotations({ description: "1 to 1000 (default 100)" }),
+        limit: Schema.optional(Schema.String).annotations({
+          description: "records per page (default 100); more than 1000 is served as 1000 (follow the Link header)"
+        }),
         cursor: Schema.optional(Schema.String).annotations({ description: "the nextCursor of the previous page" })
       }))
       .addSuccess(ExecutionPage)
@@ -329,11 +336,20 @@ export const ExecutionsGroup = HttpApiGroup.make("executions")
       .addError(InvalidRequest)
       .addError(ServiceUnavailable)
       .annotateContext(OpenApi.annotations({
-        summary: "Watch an execution (Server-Sent Events)",
-        description: "Each event has `id:` = its sequence number, `event:` = its type (StateChanged, BlockStarted, " +
+        summary: "Watch an execution (Server-Sent Events or binary event stream)",
+        description: "The framing follows `Accept`: `application/vnd.amazon.eventstream` (preferred over " +
+          "`text/event-stream`, or listed without it) gets AWS event-stream frames; anything else — no `Accept`, " +
+          "`*/*`, `text/event-stream` — gets Server-Sent Events.\n\n" +
+          "**SSE**: each event has `id:` = its sequence number, `event:` = its type (StateChanged, BlockStarted, " +
           "BlockFinished, ItemProgressed, InterruptRequested, Snapshot, Finished) and `data:` = the ExecutionEvent as " +
-          "JSON. Comment lines keep the connection alive. The stream ends after `Finished`. A reader that falls " +
-          "behind receives a `Snapshot` standing for the events it missed.",
+          "JSON; comment lines keep the connection alive; an error after the head is a last `event: StreamError` " +
+          "whose data is the error as JSON.\n\n" +
+          "**Event stream**: one frame per event with `:message-type` event, `:event-type` = its type, " +
+          "`:content-type` application/json, `seq` (long) = its sequence number, payload = the ExecutionEvent as " +
+          "JSON; `:event-type` ping frames (no payload) keep the connection alive; an error after the head is a " +
+          "last `:message-type` exception frame, `:exception-type` = the error's tag, payload = the error as JSON." +
+          "\n\nBoth end after `Finished` and replay after `Last-Event-ID` or `after`. A reader that falls behind " +
+          "receives a `Snapshot` standing for the events it missed.",
         transform: openapi.eventStream
       }))
   )

@@ -3,8 +3,10 @@
  *
  * - `start`, `get`, `interrupt` / `cancel`, `list`, `query`, `commands`;
  * - `watch(id)`: the execution's events as a `Stream`, read from the server's event
- *   stream (SSE, parsed with `@effect/experimental`); after a dropped connection it
- *   reconnects from the last sequence number it saw, with a bounded retry schedule;
+ *   stream — Server-Sent Events (parsed with `@effect/experimental`, the default) or, with
+ *   `{ transport: "eventstream" }`, binary `application/vnd.amazon.eventstream` frames
+ *   (decoded with `@truce/eventstream`); after a dropped connection it reconnects from the
+ *   last sequence number it saw, with a bounded retry schedule;
  * - `await(id, { timeout })`: waits for the terminal record by long-polling (each request
  *   returns as soon as the execution finishes) or by watching — never by polling at a
  *   fixed interval. A bounded wait that ends first fails with {@link AwaitIncomplete}
@@ -41,6 +43,10 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as ExecutionEvent from "@truce/core/ExecutionEvent"
 import * as ExecutionRecord from "@truce/core/ExecutionRecord"
 import type * as Interrupt from "@truce/core/Interrupt"
+import * as Event from "@truce/eventstream/Event"
+import * as EventStream from "@truce/eventstream/EventStream"
+import * as EventStreamError from "@truce/eventstream/EventStreamError"
+import * as Message from "@truce/eventstream/Message"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -53,6 +59,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Api from "./Api.js"
 import * as ApiError from "./ApiError.js"
+import * as wire from "./internal/wire.js"
 
 /**
  * The request did not reach the server, or the connection broke.
@@ -154,6 +161,28 @@ export interface StartOptions {
 }
 
 /**
+ * The framing `watch` asks the server for: Server-Sent Events (`text/event-stream`, the
+ * default) or binary event-stream frames (`application/vnd.amazon.eventstream`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type WatchTransport = "sse" | "eventstream"
+
+/**
+ * Options of a watch.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface WatchOptions {
+  /** Start after this sequence number (default 0: from the first event). */
+  readonly after?: number | undefined
+  /** The framing (default `"sse"`). */
+  readonly transport?: WatchTransport | undefined
+}
+
+/**
  * Options of a wait.
  *
  * @since 0.1.0
@@ -164,6 +193,8 @@ export interface AwaitOptions {
   readonly timeout?: Duration.DurationInput | undefined
   /** Long-poll `GET /executions/{id}?wait=` (default) or watch the event stream. */
   readonly via?: "long-poll" | "events" | undefined
+  /** With `via: "events"`: the framing of the event stream (default `"sse"`). */
+  readonly transport?: WatchTransport | undefined
 }
 
 /**
@@ -203,9 +234,13 @@ export interface Client {
     readonly cursor?: string | undefined
   }) => Effect.Effect<Api.ExecutionPage, ClientError>
   readonly commands: Effect.Effect<ReadonlyArray<Api.CommandInfo>, ClientError>
+  /**
+   * The execution's events, ending with `Finished`; reconnects after a dropped connection
+   * from the last sequence number seen.
+   */
   readonly watch: (
     id: string,
-    options?: { readonly after?: number | undefined }
+    options?: WatchOptions
   ) => Stream.Stream<ExecutionEvent.ExecutionEvent, ClientError | MalformedEvent>
   readonly await: (
     id: string,
@@ -287,10 +322,24 @@ const isRetryable = (error: ClientError | MalformedEvent): boolean =>
 
 const millisOf = (input: Duration.DurationInput) => Duration.toMillis(Duration.decode(input))
 
+/** The typed error an error event carries (its data: the `ApiError` as JSON). */
+const streamError = (data: string): ApiError.ApiError | MalformedEvent => {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(data)
+  } catch {
+    return new MalformedEvent({ message: "an error event's data is not JSON", data })
+  }
+  return Option.getOrElse(
+    decodeApiError(parsed),
+    () => new MalformedEvent({ message: "an error event's data is not an API error", data })
+  )
+}
+
 /** Decodes an SSE byte stream into execution events. */
 const sseEvents = <E>(
   bytes: Stream.Stream<Uint8Array, E>
-): Stream.Stream<ExecutionEvent.ExecutionEvent, E | MalformedEvent> =>
+): Stream.Stream<ExecutionEvent.ExecutionEvent, E | MalformedEvent | ApiError.ApiError> =>
   Stream.suspend(() => {
     let pending: Array<Sse.Event> = []
     const parser = Sse.makeParser((event) => {
@@ -298,6 +347,7 @@ const sseEvents = <E>(
     }, { maxEventSize: 16 * 1024 * 1024 })
     const decodeEvent = (event: Sse.Event) =>
       Effect.suspend(() => {
+        if (event.event === wire.sseErrorEventType) return Effect.fail(streamError(event.data))
         let data: unknown
         try {
           data = JSON.parse(event.data)
@@ -320,6 +370,47 @@ const sseEvents = <E>(
       })
     )
   })
+
+/** The execution events by `:event-type`, for the binary framing. */
+const executionEventFrames = EventStream.schema({
+  StateChanged: ExecutionEvent.StateChanged,
+  BlockStarted: ExecutionEvent.BlockStarted,
+  BlockFinished: ExecutionEvent.BlockFinished,
+  ItemProgressed: ExecutionEvent.ItemProgressed,
+  InterruptRequested: ExecutionEvent.InterruptRequested,
+  Snapshot: ExecutionEvent.Snapshot,
+  Finished: ExecutionEvent.Finished
+})
+
+/** What a failure of the binary framing means to a client. */
+const fromEventStreamError = (
+  error: EventStreamError.DecodeError | EventStream.EventDecodeError
+): MalformedEvent | ApiError.ApiError | UnexpectedResponse => {
+  switch (error._tag) {
+    case "ExceptionReceived":
+      return streamError(error.text)
+    case "ErrorReceived":
+      return new UnexpectedResponse({ status: 200, message: `the event stream reported ${error.message}` })
+    default:
+      return new MalformedEvent({ message: `malformed event-stream frame: ${error.message}`, data: "" })
+  }
+}
+
+/** Decodes an `application/vnd.amazon.eventstream` byte stream into execution events. */
+const eventStreamEvents = <E>(
+  bytes: Stream.Stream<Uint8Array, E>
+): Stream.Stream<ExecutionEvent.ExecutionEvent, E | MalformedEvent | ApiError.ApiError | UnexpectedResponse> =>
+  bytes.pipe(
+    EventStream.decode({ maxPayloadBytes: 24 * 1024 * 1024 }),
+    Stream.filter((message) => Message.getString(message, Event.HeaderName.eventType) !== wire.keepAliveEventType),
+    EventStream.decodeEvents(executionEventFrames),
+    Stream.mapError((error) =>
+      EventStreamError.isEventStreamError(error)
+        ? fromEventStreamError(error as EventStreamError.DecodeError | EventStream.EventDecodeError)
+        : error as E
+    ),
+    Stream.map((event): ExecutionEvent.ExecutionEvent => event.value)
+  )
 
 /**
  * Creates a client over the `HttpClient` in context.
@@ -431,10 +522,16 @@ export const make = (config: Config): Effect.Effect<Client, never, HttpClient.Ht
       Stream.suspend(() => {
         let last = options?.after ?? 0
         let finished = false
+        const binary = options?.transport === "eventstream"
+        const mediaType = binary ? wire.eventStreamMediaType : wire.sseMediaType
         const connect = Stream.unwrap(Effect.gen(function*() {
           const request = HttpClientRequest.get(`${path(id)}/events`).pipe(
-            HttpClientRequest.setHeader("accept", "text/event-stream"),
-            last > 0 ? HttpClientRequest.setHeader("last-event-id", String(last)) : (self) => self
+            HttpClientRequest.setHeader("accept", mediaType),
+            last === 0
+              ? (self) => self
+              : binary
+              ? HttpClientRequest.setUrlParam("after", String(last))
+              : HttpClientRequest.setHeader("last-event-id", String(last))
           )
           const response = yield* send(request)
           if (response.status === 204) {
@@ -442,7 +539,17 @@ export const make = (config: Config): Effect.Effect<Client, never, HttpClient.Ht
             return Stream.empty
           }
           if (response.status !== 200) return yield* failure(response)
-          return sseEvents(Stream.mapError(response.stream, transport))
+          const contentType = response.headers["content-type"] ?? ""
+          if (!contentType.toLowerCase().startsWith(mediaType)) {
+            return yield* Effect.fail(
+              new UnexpectedResponse({
+                status: response.status,
+                message: `the server answered ${JSON.stringify(contentType)} instead of ${mediaType}`
+              })
+            )
+          }
+          const bytes = Stream.mapError(response.stream, transport)
+          return binary ? eventStreamEvents(bytes) : sseEvents(bytes)
         }))
         const once = connect.pipe(
           Stream.takeUntil((event) => event._tag === "Finished"),
@@ -465,7 +572,8 @@ export const make = (config: Config): Effect.Effect<Client, never, HttpClient.Ht
       id: string,
       startedAt: number,
       deadline: number | undefined,
-      via: "long-poll" | "events"
+      via: "long-poll" | "events",
+      transport: WatchTransport
     ): Effect.Effect<ExecutionRecord.ExecutionRecord, ClientError | MalformedEvent | AwaitIncomplete> =>
       Effect.gen(function*() {
         const incomplete = (state: string) =>
@@ -474,7 +582,7 @@ export const make = (config: Config): Effect.Effect<Client, never, HttpClient.Ht
             (now) => Effect.fail(new AwaitIncomplete({ id, state, waitedMs: now - startedAt }))
           )
         if (via === "events") {
-          const finishedEvent = Stream.runHead(Stream.filter(watch(id), ExecutionEvent.isFinished))
+          const finishedEvent = Stream.runHead(Stream.filter(watch(id, { transport }), ExecutionEvent.isFinished))
           const waited = deadline === undefined
             ? yield* finishedEvent
             : yield* Effect.flatMap(Clock.currentTimeMillis, (now) =>
@@ -513,15 +621,20 @@ export const make = (config: Config): Effect.Effect<Client, never, HttpClient.Ht
           id,
           now,
           options?.timeout === undefined ? undefined : now + millisOf(options.timeout),
-          options?.via ?? "long-poll"
+          options?.via ?? "long-poll",
+          options?.transport ?? "sse"
         ))
 
     const awaitAll: Client["awaitAll"] = (ids, options) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
         const deadline = options?.timeout === undefined ? undefined : now + millisOf(options.timeout)
-        return Effect.forEach(ids, (id) => awaitUntil(id, now, deadline, options?.via ?? "long-poll"), {
-          concurrency: options?.concurrency ?? "unbounded"
-        })
+        return Effect.forEach(
+          ids,
+          (id) => awaitUntil(id, now, deadline, options?.via ?? "long-poll", options?.transport ?? "sse"),
+          {
+            concurrency: options?.concurrency ?? "unbounded"
+          }
+        )
       })
 
     return {

@@ -1,8 +1,8 @@
 /**
  * The HTTP server: exposes commands as asynchronous executions that clients start, watch
- * (Server-Sent Events), wait for (long-poll or `Prefer: wait`), interrupt and query, with
- * authentication, per-command and per-execution permissions, callbacks, idempotent
- * starts, content negotiation (JSON, YAML, XML), an OpenAPI 3.1 document at
+ * (Server-Sent Events, or binary `application/vnd.amazon.eventstream` frames), wait for
+ * (long-poll or `Prefer: wait`), interrupt and query, with authentication, per-command and
+ * per-execution permissions, callbacks, idempotent starts, content negotiation (JSON, YAML, XML), an OpenAPI 3.1 document at
  * `/openapi.json` and interactive documentation at `/docs`.
  *
  * The server takes the `CmdExecutionMap` from its context, so executions live in
@@ -222,7 +222,10 @@ export interface Config<R> {
   readonly maxBodySize?: number | undefined
   /** The longest `?wait=` or `Prefer: wait` honoured (default 60 seconds). */
   readonly maxWait?: Duration.DurationInput | undefined
-  /** How often an idle event stream sends a keep-alive comment (default 15 seconds). */
+  /**
+   * How often an idle event stream sends a keep-alive (an SSE comment, or an event-stream
+   * `ping` frame) (default 15 seconds).
+   */
   readonly keepAliveInterval?: Duration.DurationInput | undefined
   /** The reconnection delay an event stream suggests to EventSource clients (default 2 seconds). */
   readonly sseRetry?: Duration.DurationInput | undefined
@@ -368,11 +371,14 @@ export const address: Effect.Effect<HttpServer.Address, never, HttpServer.HttpSe
  * their outcome (source `shutdown`) before the process exits.
  *
  * @example
- * import { Effect, Layer } from "effect"
- * import { CmdExecutionMap } from "@truce/core"
+ * import { Effect, Layer, Schema } from "effect"
+ * import { CmdBlock, CmdExecution, CmdExecutionMap } from "@truce/core"
  * import { TruceHttp } from "@truce/http"
  *
- * Layer.launch(TruceHttp.layerNode({ port: 8080, commands: [] })).pipe(
+ * const greet = CmdExecution.make("greet", { input: Schema.Struct({ name: Schema.String }) }).pipe(
+ *   CmdExecution.andThen(CmdBlock.step({ name: "say", run: ({ name }) => Effect.log(`hello ${name}`) }))
+ * )
+ * Layer.launch(TruceHttp.layerNode({ port: 8080, commands: [TruceHttp.command(greet)] })).pipe(
  *   Effect.provide(CmdExecutionMap.layerMemory()),
  *   TruceHttp.runMain
  * )

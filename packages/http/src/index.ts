@@ -1,8 +1,8 @@
 /**
  * @truce/http — asynchronous executions over HTTP: start returns an id at once (202);
- * clients watch (Server-Sent Events), wait (long-poll, `Prefer: wait`), interrupt and
- * query by id, with authentication, permissions, signed callbacks, an OpenAPI document
- * and a typed client.
+ * clients watch (Server-Sent Events or binary event-stream frames), wait (long-poll,
+ * `Prefer: wait`), interrupt and query by id, with authentication, permissions, signed
+ * callbacks, an OpenAPI document and a typed client.
  *
  * @since 0.1.0
  */

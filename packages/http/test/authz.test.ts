@@ -113,6 +113,45 @@ describe("two users with different permissions", () => {
   })
 })
 
+describe("no existence leak", () => {
+  it("an unreadable id answers exactly like an unknown one on every route", async () => {
+    const gate = newGate()
+    const started = await start(server, keys.alice, "gated", { gate })
+    const unknown = "3f1c9f59-4b7e-4d8c-9a53-0d6c3b1f1d7e"
+    const routes: Array<[string, (id: string) => Promise<Response>]> = [
+      ["GET", (id) => as(keys.bob)(`${server.url}/executions/${id}`)],
+      ["GET ?wait", (id) => as(keys.bob)(`${server.url}/executions/${id}?wait=100ms`)],
+      ["GET events", (id) => as(keys.bob)(`${server.url}/executions/${id}/events`)],
+      [
+        "GET events (binary)",
+        (id) =>
+          as(keys.bob)(`${server.url}/executions/${id}/events?after=1`, {
+            headers: { accept: "application/vnd.amazon.eventstream" }
+          })
+      ],
+      ["POST interrupt", (id) => postJson(keys.bob, `${server.url}/executions/${id}/interrupt`, { mode: "force" })],
+      ["POST interrupt (bad body)", (id) => postJson(keys.bob, `${server.url}/executions/${id}/interrupt`, { x: 1 })],
+      ["DELETE", (id) => as(keys.bob)(`${server.url}/executions/${id}?mode=force`, { method: "DELETE" })]
+    ]
+    for (const [route, call] of routes) {
+      const hidden = await call(started.id)
+      const missing = await call(unknown)
+      const hiddenBody = await json(hidden)
+      const missingBody = await json(missing)
+      expect([route, hidden.status]).toEqual([route, 404])
+      expect([route, missing.status]).toEqual([route, 404])
+      expect([route, hidden.headers.get("content-type")]).toEqual([route, missing.headers.get("content-type")])
+      // The same answer, but for the id it names.
+      expect([route, JSON.stringify(hiddenBody).replaceAll(started.id, "<id>")])
+        .toEqual([route, JSON.stringify(missingBody).replaceAll(unknown, "<id>")])
+    }
+    // Nothing reached the execution.
+    const record = await json(await as(keys.alice)(`${server.url}/executions/${started.id}`))
+    expect(record.interrupts).toEqual([])
+    openGate(gate)
+  })
+})
+
 describe("bearer JWT (HS256)", () => {
   const now = () => Math.floor(Date.now() / 1000)
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
@@ -132,6 +171,33 @@ describe("bearer JWT (HS256)", () => {
     expect(restricted.status).toBe(200)
     expect((await json(restricted)).owner).toBe("erin")
     openGate(gate)
+  })
+
+  it("grants by scope: a token with the scope reads the execution, one without it does not", async () => {
+    const gate = newGate()
+    const started = await start(server, keys.alice, "gated", { gate }, {
+      permissions: { read: { scopes: ["executions:audit"] }, write: { roles: ["oncall"] } }
+    })
+    const url = `${server.url}/executions/${started.id}`
+    const auditor = Jwt.sign({ sub: "frank", scope: "profile executions:audit" }, jwtSecret)
+    const other = Jwt.sign({ sub: "grace", scope: "profile" }, jwtSecret)
+    const oncall = Jwt.sign({ sub: "heidi", roles: ["oncall"] }, jwtSecret)
+    expect((await fetch(url, { headers: bearer(auditor) })).status).toBe(200)
+    expect((await fetch(url, { headers: bearer(other) })).status).toBe(404)
+    const listed = await fetch(`${server.url}/executions?id=${started.id}`, { headers: bearer(auditor) })
+    expect(await ids(listed)).toEqual([started.id])
+    expect(await ids(await fetch(`${server.url}/executions?id=${started.id}`, { headers: bearer(other) }))).toEqual([])
+    // The auditor may read but not interrupt; the role holder (write implies read) may.
+    const refused = await fetch(`${url}/interrupt`, {
+      method: "POST",
+      headers: { ...bearer(auditor), "content-type": "application/json" },
+      body: "{}"
+    })
+    expect(refused.status).toBe(403)
+    const cancelled = await fetch(url, { method: "DELETE", headers: bearer(oncall) })
+    expect(cancelled.status).toBe(202)
+    openGate(gate)
+    expect((await finished(server, keys.alice, started.id)).interrupt).toMatchObject({ requestedBy: "heidi" })
   })
 
   it("refuses expired, not-yet-valid, forged and unsigned tokens with 401", async () => {

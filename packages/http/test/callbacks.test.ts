@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { createHmac } from "node:crypto"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import { Callback } from "../src/index.js"
-import { newGate, openGate } from "./support/commands.js"
+import { Callback, TruceHttp } from "../src/index.js"
+import { broken, newGate, openGate } from "./support/commands.js"
 import type { TestServer } from "./support/server.js"
 import { as, callbackSecret, eventually, keys, postJson, start, startServer } from "./support/server.js"
 
@@ -39,6 +39,15 @@ const startReceiver = async (statuses: ReadonlyArray<number>) => {
     close: () => new Promise<void>((resolve) => server.close(() => resolve()))
   }
 }
+
+/** The delivery carries a valid signature of the test secret. */
+const signed = (delivery: Delivery) =>
+  Callback.verify({
+    secret: callbackSecret,
+    body: delivery.body,
+    signature: delivery.headers["x-truce-signature"] as string,
+    timestamp: delivery.headers["x-truce-timestamp"] as string
+  })
 
 let server: TestServer
 
@@ -107,18 +116,13 @@ describe("callbacks", () => {
     try {
       const started = await start(server, keys.alice, "echo", { message: "again" }, { callbackUrl: receiver.url })
       const callback = await callbackSettled(server, started.id)
-      expect(callback).toMatchObject({ state: "Delivered", attempts: 2 })
+      expect(callback).toMatchObject({ state: "Delivered", attempts: 2, lastError: "the receiver answered 500" })
       expect(receiver.deliveries).toHaveLength(2)
       const [first, second] = receiver.deliveries as [Delivery, Delivery]
       expect(first.headers["x-truce-delivery"]).toBe(second.headers["x-truce-delivery"])
       expect([first.headers["x-truce-attempt"], second.headers["x-truce-attempt"]]).toEqual(["1", "2"])
       for (const delivery of receiver.deliveries) {
-        expect(Callback.verify({
-          secret: callbackSecret,
-          body: delivery.body,
-          signature: delivery.headers["x-truce-signature"] as string,
-          timestamp: delivery.headers["x-truce-timestamp"] as string
-        })).toBe(true)
+        expect(signed(delivery)).toBe(true)
       }
     } finally {
       await receiver.close()
@@ -133,6 +137,43 @@ describe("callbacks", () => {
       expect(callback).toMatchObject({ state: "Failed", attempts: 4, lastError: "the receiver answered 503" })
       expect(receiver.deliveries).toHaveLength(4)
     } finally {
+      await receiver.close()
+    }
+  })
+
+  it("backs off exponentially between attempts, recording each attempt on the record", async () => {
+    const receiver = await startReceiver([503, 503, 503, 200])
+    const backoff = await startServer({
+      callbacks: {
+        secret: callbackSecret,
+        allowAddresses: ["loopback"],
+        attempts: 5,
+        initialDelay: "60 millis",
+        factor: 2,
+        maxDelay: "10 seconds"
+      }
+    })
+    try {
+      const started = await start(backoff, keys.alice, "echo", { message: "later" }, { callbackUrl: receiver.url })
+      // While it retries, the record says so: Delivering, the attempts so far, the last error.
+      const retrying = await eventually(async () => {
+        const record = await (await as(keys.alice)(`${backoff.url}/executions/${started.id}`)).json() as {
+          callback?: CallbackState
+        }
+        return record.callback?.state === "Delivering" && record.callback.attempts >= 2 ? record.callback : undefined
+      }, "a retry in progress")
+      expect(retrying.lastError).toBe("the receiver answered 503")
+      const callback = await callbackSettled(backoff, started.id)
+      expect(callback).toMatchObject({ state: "Delivered", attempts: 4, lastError: "the receiver answered 503" })
+      expect(receiver.deliveries).toHaveLength(4)
+      // Delays of 60 ms, 120 ms, 240 ms (each ±20% jitter): every gap at least 80% of its delay.
+      const at = receiver.deliveries.map((delivery) => delivery.receivedAt)
+      const gaps = at.slice(1).map((time, i) => time - (at[i] as number))
+      gaps.forEach((gap, i) =>
+        expect([i, gap]).toEqual([i, expect.toSatisfy((ms: number) => ms >= 0.8 * 60 * 2 ** i - 5)])
+      )
+    } finally {
+      await backoff.close()
       await receiver.close()
     }
   })
@@ -159,6 +200,73 @@ describe("callbacks", () => {
       openGate(gate)
     } finally {
       await receiver.close()
+    }
+  })
+
+  it("calls back for failed executions too, to a URL configured per command, without the outcome if so configured", async () => {
+    const receiver = await startReceiver([200])
+    const perCommand = await startServer({
+      commands: [TruceHttp.command(broken, { callbackUrl: receiver.url })],
+      callbacks: { secret: callbackSecret, allowAddresses: ["loopback"], includeOutcome: false }
+    })
+    try {
+      const started = await start(perCommand, keys.alice, "broken", { reason: "disk full" })
+      expect(started.callback).toMatchObject({ url: receiver.url, state: "Pending" })
+      expect(await callbackSettled(perCommand, started.id)).toMatchObject({ state: "Delivered", attempts: 1 })
+      const delivery = receiver.deliveries[0] as Delivery
+      const body = JSON.parse(delivery.body) as Record<string, unknown>
+      expect(body).toMatchObject({
+        id: started.id,
+        state: "Failed",
+        error: { message: expect.stringMatching(/disk full/) }
+      })
+      expect(body).not.toHaveProperty("outcome")
+      expect(signed(delivery)).toBe(true)
+    } finally {
+      await perCommand.close()
+      await receiver.close()
+    }
+  })
+
+  it("refuses host names that resolve to a private or loopback address (any of them), at start", async () => {
+    const answers: Record<string, ReadonlyArray<{ address: string; family: 4 | 6 }>> = {
+      "internal.example.test": [{ address: "10.1.2.3", family: 4 }],
+      "mixed.example.test": [{ address: "93.184.216.34", family: 4 }, { address: "fd00::7", family: 6 }],
+      "metadata.example.test": [{ address: "169.254.169.254", family: 4 }],
+      "mapped.example.test": [{ address: "::ffff:192.168.0.1", family: 6 }],
+      "nowhere.example.test": []
+    }
+    const resolving = await startServer({
+      callbacks: { secret: callbackSecret, lookup: async (hostname) => answers[hostname] ?? [] }
+    })
+    try {
+      const expectations: Array<[string, RegExp]> = [
+        ["internal.example.test", /10\.1\.2\.3, a private address/],
+        ["mixed.example.test", /fd00::7, a unique-local address/],
+        ["metadata.example.test", /169\.254\.169\.254, a link-local address/],
+        ["mapped.example.test", /::ffff:192\.168\.0\.1, a private address/],
+        ["nowhere.example.test", /does not resolve/]
+      ]
+      for (const [host, message] of expectations) {
+        const callbackUrl = `https://${host}/hook`
+        const response = await postJson(keys.alice, `${resolving.url}/commands/echo/executions`, {
+          input: { message: "x" },
+          callbackUrl
+        })
+        expect([host, response.status]).toEqual([host, 400])
+        const body = await response.json() as { _tag: string; url: string; message: string }
+        expect([host, body]).toEqual([host, expect.objectContaining({ _tag: "CallbackUrlRejected", url: callbackUrl })])
+        expect([host, body.message]).toEqual([host, expect.stringMatching(message)])
+      }
+      // A name resolving only to public addresses is accepted.
+      answers["public.example.test"] = [{ address: "93.184.216.34", family: 4 }]
+      const accepted = await postJson(keys.alice, `${resolving.url}/commands/echo/executions`, {
+        input: { message: "x" },
+        callbackUrl: "https://public.example.test/hook"
+      })
+      expect(accepted.status).toBe(202)
+    } finally {
+      await resolving.close()
     }
   })
 

@@ -6,14 +6,15 @@
 import { FetchHttpClient } from "@effect/platform"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as ClientModule from "@truce/http/client"
-import { Chunk, Effect, Either, Exit, Fiber, Stream } from "effect"
+import { Effect, Either, Exit, Fiber, Stream } from "effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { Client } from "../src/index.js"
 import { newGate, openGate } from "./support/commands.js"
 import { startProxy } from "./support/proxy.js"
 import type { TestServer } from "./support/server.js"
-import { keys, startServer } from "./support/server.js"
+import { eventually, keys, startServer } from "./support/server.js"
+import { contiguousToSuccess, watchThroughCut } from "./support/watch.js"
 
 let server: TestServer
 
@@ -88,16 +89,61 @@ describe("Client", () => {
     ))
 
   it.live("awaitAll waits for many executions concurrently, in the order of the ids", () =>
+    Effect.gen(function*() {
+      const proxy = yield* Effect.promise(() => startProxy(server.port))
+      const longPolls = () => [...proxy.sent().matchAll(/GET \/executions\/[^/?]+\?wait=/g)].length
+      const records = yield* Effect.flatMap(
+        Client.make({ baseUrl: proxy.url, apiKey: keys.alice }),
+        (client) =>
+          Effect.gen(function*() {
+            const gates = [newGate(), newGate(), newGate()]
+            const started = yield* Effect.forEach(gates, (gate, value) => client.start("gated", { gate, value }))
+            const all = yield* Effect.fork(client.awaitAll(started.map((record) => record.id)))
+            // All three long polls are in flight before any execution finishes (one at a time would never get here).
+            yield* Effect.promise(() => eventually(async () => longPolls() >= 3 ? true : undefined, "three long polls"))
+            // Finish them in reverse order.
+            for (const gate of [...gates].reverse()) openGate(gate)
+            const records = yield* Fiber.join(all)
+            expect(records.map((record) => record.id)).toEqual(started.map((record) => record.id))
+            return records
+          })
+      ).pipe(Effect.provide(FetchHttpClient.layer), Effect.ensuring(Effect.promise(() => proxy.close())))
+      expect(records.map((record) => (record.outcome as { value: { value: number } }).value.value)).toEqual([0, 1, 2])
+      expect(longPolls()).toBe(3)
+    }))
+
+  it.live("await long-polls, never polling at a fixed interval: one request per wait", () =>
+    Effect.gen(function*() {
+      const proxy = yield* Effect.promise(() => startProxy(server.port))
+      const requests = () => [...proxy.sent().matchAll(/GET \/executions\/[^ ]+ HTTP/g)].map((match) => match[0])
+      const record = yield* Effect.flatMap(
+        Client.make({ baseUrl: proxy.url, apiKey: keys.alice, longPollWait: "30 seconds" }),
+        (client) =>
+          Effect.gen(function*() {
+            const gate = newGate()
+            const started = yield* client.start("gated", { gate })
+            const waiting = yield* Effect.fork(client.await(started.id))
+            yield* Effect.promise(() => eventually(async () => requests().length > 0 ? true : undefined, "the wait"))
+            // A fixed-interval poller would send more requests in this time; a long poll sends none.
+            yield* Effect.sleep("1500 millis")
+            expect(requests()).toHaveLength(1)
+            openGate(gate)
+            return yield* Fiber.join(waiting)
+          })
+      ).pipe(Effect.provide(FetchHttpClient.layer), Effect.ensuring(Effect.promise(() => proxy.close())))
+      expect(record.state).toBe("Succeeded")
+      expect(requests()).toEqual([expect.stringMatching(/\?wait=30000ms HTTP/)])
+    }))
+
+  it.live("starts idempotently with an Idempotency-Key", () =>
     withClient((client) =>
       Effect.gen(function*() {
-        const gates = [newGate(), newGate(), newGate()]
-        const started = yield* Effect.forEach(gates, (gate, value) => client.start("gated", { gate, value }))
-        const all = yield* Effect.fork(client.awaitAll(started.map((record) => record.id)))
-        // Finish them in reverse order: all waits are in flight together.
-        for (const gate of [...gates].reverse()) openGate(gate)
-        const records = yield* Fiber.join(all)
-        expect(records.map((record) => record.id)).toEqual(started.map((record) => record.id))
-        expect(records.map((record) => (record.outcome as { value: { value: number } }).value.value)).toEqual([0, 1, 2])
+        const key = `client-${globalThis.crypto.randomUUID()}`
+        const first = yield* client.start("echo", { message: "once" }, { idempotencyKey: key })
+        const again = yield* client.start("echo", { message: "once" }, { idempotencyKey: key })
+        expect(again.id).toBe(first.id)
+        const conflict = yield* Effect.flip(client.start("echo", { message: "twice" }, { idempotencyKey: key }))
+        expect(conflict._tag).toBe("IdempotencyConflict")
       })
     ))
 
@@ -178,35 +224,13 @@ describe("Client", () => {
 
   it.live("watch streams events to Finished and resumes after a dropped connection", () =>
     Effect.gen(function*() {
-      const proxy = yield* Effect.promise(() => startProxy(server.port))
-      const result = yield* Effect.flatMap(
-        Client.make({ baseUrl: proxy.url, apiKey: keys.alice, retryDelay: "20 millis" }),
-        (client) =>
-          Effect.gen(function*() {
-            const started = yield* client.start("slow", { items: 100, delayMs: 15 })
-            let cut = false
-            const events = yield* client.watch(started.id).pipe(
-              Stream.tap((event) =>
-                Effect.sync(() => {
-                  if (!cut && event.seq >= 6) {
-                    cut = true
-                    proxy.cut()
-                  }
-                })
-              ),
-              Stream.runCollect
-            )
-            return Chunk.toArray(events)
-          })
-      ).pipe(Effect.provide(FetchHttpClient.layer), Effect.ensuring(Effect.promise(() => proxy.close())))
+      const { events, sent } = yield* watchThroughCut(server.port, "sse")
       // It reconnected, asking for the events after the last one it had.
-      const resumedAfter = /last-event-id: (\d+)/i.exec(proxy.sent())
+      const resumedAfter = /last-event-id: (\d+)/i.exec(sent)
       expect(resumedAfter).not.toBeNull()
       expect(Number(resumedAfter?.[1])).toBeGreaterThanOrEqual(6)
-      expect(result.map((event) => event.seq)).toEqual(Array.from({ length: result.length }, (_, i) => i + 1))
-      const last = result[result.length - 1]
-      expect(last?._tag).toBe("Finished")
-      if (last?._tag === "Finished") expect(last.state).toBe("Succeeded")
+      expect(events.map((event) => event.seq)).toEqual(Array.from({ length: events.length }, (_, i) => i + 1))
+      expect(contiguousToSuccess(events)).toBe(true)
     }))
 
   it.live("watch gives up after its bounded retries when the server stays away", () =>

@@ -4,13 +4,16 @@
  * (which must answer exactly what the HttpApi handler answers).
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import type { ExecutionEvent } from "@truce/core"
 import { Effect, Either, Option } from "effect"
 import { XMLParser, XMLValidator } from "fast-xml-parser"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { Auth, Jwt } from "../src/index.js"
+import * as eventstream from "../src/internal/eventstream.js"
 import * as fastpath from "../src/internal/fastpath.js"
-import { negotiate, toXml } from "../src/internal/negotiate.js"
+import { negotiate, qualityOf, toXml } from "../src/internal/negotiate.js"
+import * as push from "../src/internal/push.js"
 import { parsePrefer, parseSeq, parseWait } from "../src/internal/request.js"
 import { queryInputOf } from "../src/internal/server.js"
 import { newGate, openGate } from "./support/commands.js"
@@ -74,6 +77,60 @@ describe("negotiate", () => {
       ((parsed.execution.nested as { item: Array<unknown> }).item[1] as { deep: { item: Array<unknown> } }).deep.item
     )
       .toEqual([true, { "@_nil": "true" }])
+  })
+})
+
+describe("the framing of event streams", () => {
+  it("follows Accept: the binary event stream only when asked for and preferred", () => {
+    const binary = "application/vnd.amazon.eventstream"
+    const cases: Array<[string | undefined, "sse" | "eventstream"]> = [
+      [undefined, "sse"],
+      ["", "sse"],
+      ["*/*", "sse"],
+      ["text/event-stream", "sse"],
+      ["application/*", "sse"],
+      [binary, "eventstream"],
+      [binary.toUpperCase(), "eventstream"],
+      [`${binary};q=0.9, text/event-stream;q=0.8`, "eventstream"],
+      [`text/event-stream, ${binary}`, "sse"],
+      [`${binary};q=0.5, text/*`, "sse"],
+      [`${binary}, text/*;q=0.2, */*;q=0.1`, "eventstream"],
+      [`${binary};q=0`, "sse"],
+      [`${binary};q=oops`, "sse"]
+    ]
+    for (const [accept, expected] of cases) expect([accept, push.choose(accept)]).toEqual([accept, expected])
+  })
+
+  it("reads the q-value of a media type, the most specific range deciding", () => {
+    expect(qualityOf("text/*;q=0.3, text/event-stream;q=0.7, */*", "text/event-stream")).toBe(0.7)
+    expect(qualityOf("text/*;q=0.3, */*", "text/event-stream")).toBe(0.3)
+    expect(qualityOf("*/*;q=0.2", "text/event-stream")).toBe(0.2)
+    expect(qualityOf("application/json", "text/event-stream")).toBe(0)
+    expect(qualityOf("text/event-stream;q=2", "text/event-stream")).toBe(1)
+  })
+
+  it("frames an event too large for the binary framing as a ServiceUnavailable saying so", () => {
+    const event: ExecutionEvent.ExecutionEvent = {
+      _tag: "ItemProgressed",
+      seq: 7,
+      at: 0,
+      progress: {
+        block: "b",
+        item: "x",
+        status: "Running",
+        limit: { _tag: "Unknown" },
+        units: 1,
+        message: "m".repeat(200),
+        updatedAt: 0
+      }
+    }
+    expect(Either.isRight(eventstream.encodeEvent(event))).toBe(true)
+    const encoded = eventstream.encodeEvent(event, { maxPayloadBytes: 128 })
+    expect(Either.isLeft(encoded)).toBe(true)
+    if (Either.isLeft(encoded)) {
+      expect(encoded.left._tag).toBe("ServiceUnavailable")
+      expect(encoded.left.message).toMatch(/event 7 \(ItemProgressed\) cannot be sent.*text\/event-stream/)
+    }
   })
 })
 

@@ -1,10 +1,11 @@
 /**
  * Per-command concurrency limits (further starts wait `Queued`), timeouts (the default of
- * 8 hours, per command, disabled with "none"; time spent queued does not count).
+ * 8 hours, per command, disabled with "none"; time spent queued does not count unless the
+ * command says so) and the retention of finished records (24 hours by default).
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { TruceHttp } from "../src/index.js"
-import { gatedAs, newGate, openGate } from "./support/commands.js"
+import { echo, gatedAs, newGate, openGate } from "./support/commands.js"
 import type { TestServer } from "./support/server.js"
 import { as, eventually, finished, keys, start, startServer } from "./support/server.js"
 
@@ -15,8 +16,10 @@ beforeAll(async () => {
     commands: [
       TruceHttp.command(gatedAs("single"), { concurrency: 1 }),
       TruceHttp.command(gatedAs("timed"), { concurrency: 1, timeout: "1 second" }),
+      TruceHttp.command(gatedAs("timedQueue"), { concurrency: 1, timeout: "1 second", timeoutIncludesQueue: true }),
       TruceHttp.command(gatedAs("forever"), { timeout: "none" }),
-      TruceHttp.command(gatedAs("defaulted"))
+      TruceHttp.command(gatedAs("defaulted")),
+      TruceHttp.command(echo)
     ]
   }, { timeoutGrace: "50 millis" })
 })
@@ -27,6 +30,8 @@ afterAll(async () => {
 
 const state = async (id: string) =>
   ((await (await as(keys.alice)(`${server.url}/executions/${id}`)).json()) as { state: string }).state
+
+const millis = (value: unknown) => Date.parse(String(value))
 
 describe("limits", () => {
   it("queues starts beyond a command's concurrency limit", async () => {
@@ -43,23 +48,32 @@ describe("limits", () => {
     const record = await finished(server, keys.alice, b.id)
     expect(record.state).toBe("Succeeded")
     // b ran only after a had finished
-    expect(Date.parse(String(record.startedAt))).toBeGreaterThanOrEqual(
-      Date.parse(String((await finished(server, keys.alice, a.id)).finishedAt))
+    expect(millis(record.startedAt)).toBeGreaterThanOrEqual(
+      millis((await finished(server, keys.alice, a.id)).finishedAt)
     )
   })
 
-  it("times out per command, counting from the start of the run, not the time queued", async () => {
-    const held = newGate()
-    const ready = newGate()
-    openGate(ready)
-    const a = await start(server, keys.alice, "timed", { gate: held })
-    const b = await start(server, keys.alice, "timed", { gate: ready })
-    const timedOut = await finished(server, keys.alice, a.id)
-    expect(timedOut.state).toBe("TimedOut")
-    expect(timedOut.interrupt).toMatchObject({ source: "timeout" })
-    // b waited about as long as the timeout in the queue, then ran: its own timer started then.
-    expect((await finished(server, keys.alice, b.id)).state).toBe("Succeeded")
-    openGate(held)
+  it("times out counting from the start of the run, not the time queued (unless the command says so)", async () => {
+    // For each command: `a` holds the only slot until its 1 s timeout; `b` waits behind it, never let through.
+    const run = async (command: string) => {
+      const a = await start(server, keys.alice, command, { gate: newGate() })
+      const b = await start(server, keys.alice, command, { gate: newGate() })
+      expect(b.state).toBe("Queued")
+      return { a: await finished(server, keys.alice, a.id), b: await finished(server, keys.alice, b.id) }
+    }
+    const [runTime, withQueue] = await Promise.all([run("timed"), run("timedQueue")])
+    for (const { a, b } of [runTime, withQueue]) {
+      expect(a.state).toBe("TimedOut")
+      expect(a.interrupt).toMatchObject({ source: "timeout" })
+      expect(b.state).toBe("TimedOut")
+      expect(b.interrupt).toMatchObject({ source: "timeout" })
+    }
+    // Queue time not counted: b started once a had finished, then still got its full second of running.
+    expect(millis(runTime.b.startedAt)).toBeGreaterThanOrEqual(millis(runTime.a.finishedAt) - 5)
+    expect(millis(runTime.b.finishedAt) - millis(runTime.b.startedAt)).toBeGreaterThanOrEqual(990)
+    // Counted: b's second was used up in the queue, so it timed out as soon as (or before) it ran.
+    const ran = withQueue.b.startedAt === undefined ? 0 : millis(withQueue.b.finishedAt) - millis(withQueue.b.startedAt)
+    expect(ran).toBeLessThan(990)
   })
 
   it("applies the default timeout of 8 hours, and none when disabled", async () => {
@@ -69,5 +83,54 @@ describe("limits", () => {
     const forever = await start(server, keys.alice, "forever", { gate })
     expect(forever.timeoutMs).toBeUndefined()
     openGate(gate)
+  })
+
+  it("enforces the server's defaultTimeout on commands that set none", async () => {
+    const short = await startServer({
+      commands: [TruceHttp.command(gatedAs("defaulted"))],
+      defaultTimeout: "300 millis"
+    }, { timeoutGrace: "50 millis" })
+    try {
+      const gate = newGate()
+      const started = await start(short, keys.alice, "defaulted", { gate })
+      expect(started.timeoutMs).toBe(300)
+      const record = await finished(short, keys.alice, started.id)
+      expect(record.state).toBe("TimedOut")
+      expect(record.interrupt).toMatchObject({ source: "timeout" })
+      openGate(gate)
+    } finally {
+      await short.close()
+    }
+  })
+})
+
+describe("retention", () => {
+  it("keeps finished records 24 hours by default", async () => {
+    const started = await start(server, keys.alice, "echo", { message: "kept" })
+    expect(started.expiresAt).toBeUndefined()
+    const record = await finished(server, keys.alice, started.id)
+    expect(millis(record.expiresAt) - millis(record.finishedAt)).toBe(24 * 3600 * 1000)
+  })
+
+  it("purges finished records once their retention ends: they answer 404 and leave the lists", async () => {
+    const brief = await startServer({ commands: [TruceHttp.command(echo)] }, {
+      retention: "200 millis",
+      housekeepingInterval: "50 millis"
+    })
+    try {
+      const started = await start(brief, keys.alice, "echo", { message: "brief" })
+      const record = await finished(brief, keys.alice, started.id)
+      expect(millis(record.expiresAt) - millis(record.finishedAt)).toBe(200)
+      await eventually(async () => {
+        const response = await as(keys.alice)(`${brief.url}/executions/${started.id}`)
+        return response.status === 404 ? true : undefined
+      }, "the record to be purged")
+      const listed = await (await as(keys.alice)(`${brief.url}/executions?id=${started.id}`)).json() as {
+        records: ReadonlyArray<unknown>
+      }
+      expect(listed.records).toEqual([])
+    } finally {
+      await brief.close()
+    }
   })
 })

@@ -71,6 +71,7 @@ describe("/openapi.json", () => {
       "GET /executions/{id}",
       "GET /executions/{id}/events",
       "POST /commands/broken/executions",
+      "POST /commands/chatty/executions",
       "POST /commands/echo/executions",
       "POST /commands/gated/executions",
       "POST /commands/pinned/executions",
@@ -144,10 +145,23 @@ describe("/openapi.json", () => {
     for (const { operation } of operations(spec)) expect(operation.security).toEqual(spec.security)
   })
 
+  it("describes the query limit as served (default 100, larger values served as 1000)", () => {
+    const schemas = (spec.components as Json).schemas as Json
+    const limit = ((schemas.QueryBody as Json).properties as Json).limit as Json
+    expect(limit).not.toHaveProperty("maximum")
+    expect(String(limit.description)).toMatch(/default 100.*1000/)
+  })
+
   it("describes the event stream and the error answers", () => {
     const events = ((spec.paths as Json)["/executions/{id}/events"] as Json).get as Json
     const responses = events.responses as Json
-    expect(Object.keys((responses["200"] as Json).content as Json)).toEqual(["text/event-stream"])
+    const content = (responses["200"] as Json).content as Json
+    expect(Object.keys(content)).toEqual(["text/event-stream", "application/vnd.amazon.eventstream"])
+    for (const media of Object.values(content)) {
+      expect((media as Json)["x-item-schema"]).toEqual({ $ref: "#/components/schemas/ExecutionEvent" })
+    }
+    expect(String(events.description)).toMatch(/:event-type/)
+    expect(String(events.description)).toMatch(/StreamError/)
     expect(Object.keys(responses)).toEqual(expect.arrayContaining(["200", "204", "400", "401", "404", "503"]))
     const interrupt = ((spec.paths as Json)["/executions/{id}/interrupt"] as Json).post as Json
     expect(Object.keys(interrupt.responses as Json)).toEqual(

@@ -3,6 +3,8 @@
  * a loopback port.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import type { ExecutionRecord } from "@truce/core"
+import { Effect, Option } from "effect"
 import { XMLParser, XMLValidator } from "fast-xml-parser"
 import * as http from "node:http"
 import * as YAML from "yaml"
@@ -64,6 +66,16 @@ describe("POST /commands/{name}/executions", () => {
     expect(record.outcome).toMatchObject({ _tag: "Complete", value: "hi" })
   })
 
+  it("caps Prefer: wait at maxWait and says so in Preference-Applied", async () => {
+    const response = await postJson(keys.alice, `${server.url}/commands/echo/executions`, { input: { message: "x" } }, {
+      prefer: "wait=86400"
+    })
+    expect(response.status).toBe(200)
+    expect(response.headers.get("preference-applied")).toBe("wait=60")
+    expect(response.headers.get("retry-after")).toBeNull()
+    expect(response.headers.get("operation-location")).toBeNull()
+  })
+
   it("answers 202 after the Prefer wait when the execution is still running", async () => {
     const gate = newGate()
     const response = await postJson(keys.alice, `${server.url}/commands/gated/executions`, { input: { gate } }, {
@@ -76,16 +88,22 @@ describe("POST /commands/{name}/executions", () => {
     openGate(gate)
   })
 
-  it("refuses malformed JSON with 400", async () => {
-    const response = await alice(`${server.url}/commands/echo/executions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: "{\"input\": {\"message\": "
-    })
-    expect(response.status).toBe(400)
-    const body = await json(response)
-    expect(body._tag).toBe("InvalidRequest")
-    expect(String(body.message)).toMatch(/malformed JSON/)
+  it("refuses malformed JSON, malformed YAML and an empty body with 400", async () => {
+    const cases: Array<[string, string, RegExp]> = [
+      ["application/json", "{\"input\": {\"message\": ", /malformed JSON/],
+      ["application/yaml", "input: [unclosed", /malformed YAML/],
+      ["application/json", "", /input/]
+    ]
+    for (const [contentType, text, message] of cases) {
+      const response = await alice(`${server.url}/commands/echo/executions`, {
+        method: "POST",
+        headers: { "content-type": contentType },
+        body: text
+      })
+      const body = await json(response)
+      expect([text, response.status, body._tag]).toEqual([text, 400, "InvalidRequest"])
+      expect([text, String(body.message)]).toEqual([text, expect.stringMatching(message)])
+    }
   })
 
   it("refuses input of the wrong type with 400 and the Schema issues", async () => {
@@ -249,6 +267,13 @@ describe("Idempotency-Key", () => {
     expect(carol.status).toBe(202)
     expect((await json(carol)).id).not.toBe(a.id)
     openGate(gate)
+    // After it finished, a retry with the same key still answers that execution (now finished), not a new one.
+    await finished(server, keys.alice, String(a.id))
+    const late = await postJson(keys.alice, `${server.url}/commands/gated/executions`, { input: { gate } }, {
+      "idempotency-key": key
+    })
+    expect(late.status).toBe(200)
+    expect(await json(late)).toMatchObject({ id: a.id, state: "Succeeded" })
   })
 })
 
@@ -329,13 +354,30 @@ describe("content negotiation", () => {
     }
   })
 
-  it("negotiates lists too", async () => {
-    const response = await alice(`${server.url}/executions?command=echo&limit=2`, {
-      headers: { accept: "application/xml" }
-    })
-    const text = await response.text()
+  it("negotiates lists and query results too (XML, YAML)", async () => {
+    const started = await start(server, keys.alice, "echo", { message: "listed" }, { labels: { list: "negotiated" } })
+    await finished(server, keys.alice, started.id)
+    const url = `${server.url}/executions?labels.list=negotiated&limit=2`
+    const asJson = await json(await alice(url))
+    expect((asJson.records as ReadonlyArray<{ id: string }>).map((record) => record.id)).toContain(started.id)
+
+    const xml = await alice(url, { headers: { accept: "application/xml" } })
+    expect(xml.headers.get("content-type")).toBe("application/xml; charset=utf-8")
+    const text = await xml.text()
     expect(XMLValidator.validate(text)).toBe(true)
     expect(text).toContain("<executions><records><item>")
+    const parsed = new XMLParser().parse(text) as { executions: { records: { item: { id: string } } } }
+    expect(parsed.executions.records.item.id).toBe(started.id)
+
+    const yaml = await alice(url, { headers: { accept: "application/yaml" } })
+    expect(yaml.headers.get("content-type")).toBe("application/yaml; charset=utf-8")
+    expect(YAML.parse(await yaml.text())).toEqual(asJson)
+
+    const query = await postJson(keys.alice, `${server.url}/executions/query`, {
+      where: { "labels.list": { op: "eq", value: "negotiated" } }
+    }, { accept: "text/yaml" })
+    expect(query.headers.get("content-type")).toBe("text/yaml; charset=utf-8")
+    expect(YAML.parse(await query.text())).toEqual(asJson)
   })
 })
 
@@ -430,9 +472,40 @@ describe("GET /executions and POST /executions/query", () => {
     expect(malformed.status).toBe(400)
   })
 
-  it("caps the limit at 1000", async () => {
-    const response = await postJson(keys.alice, `${server.url}/executions/query`, { where: [], limit: 5000 })
-    expect(response.status).toBe(200)
+  it("pages 100 records by default and serves a limit above 1000 as 1000", async () => {
+    // 1,001 finished records of alice's, written straight to the store (starting as many would be slow).
+    const template = await finished(server, keys.alice, ids[0] as string)
+    const stored = await Effect.runPromise(server.map.store.get(String(template.id) as ExecutionRecord.ExecutionId))
+    if (Option.isNone(stored)) throw new Error("not stored")
+    const many = `many-${globalThis.crypto.randomUUID()}`
+    const created = stored.value.createdAt.getTime()
+    await Effect.runPromise(Effect.forEach(Array.from({ length: 1001 }, (_, i) => i), (i) =>
+      server.map.store.insert({
+        ...stored.value,
+        id: `${many}-${String(i).padStart(4, "0")}` as ExecutionRecord.ExecutionId,
+        createdAt: new Date(created + i),
+        labels: { batch: many }
+      })))
+    type Page = { records: ReadonlyArray<{ id: string }>; nextCursor?: string }
+    const byDefault = await json(await alice(`${server.url}/executions?labels.batch=${many}`)) as Page
+    expect(byDefault.records).toHaveLength(100)
+    expect(byDefault.nextCursor).toBeDefined()
+    const listed = await alice(`${server.url}/executions?labels.batch=${many}&limit=5000&sort=createdAt`)
+    expect(listed.status).toBe(200)
+    const page = await json(listed) as Page
+    expect(page.records).toHaveLength(1000)
+    expect(listed.headers.get("link")).toMatch(/rel="next"/)
+    const rest = await json(
+      await alice(`${server.url}/executions?labels.batch=${many}&limit=5000&sort=createdAt&cursor=${page.nextCursor}`)
+    ) as Page
+    expect(rest.records.map((record) => record.id)).toEqual([`${many}-1000`])
+    expect(rest.nextCursor).toBeUndefined()
+    const queried = await postJson(keys.alice, `${server.url}/executions/query`, {
+      where: { "labels.batch": { op: "eq", value: many } },
+      limit: 5000
+    })
+    expect(queried.status).toBe(200)
+    expect((await json(queried) as Page).records).toHaveLength(1000)
   })
 })
 
@@ -483,6 +556,50 @@ describe("interrupt: POST /executions/{id}/interrupt and DELETE /executions/{id}
     expect((await finished(server, keys.alice, started.id)).state).toBe("Succeeded")
   })
 
+  it("DELETE answers 410 for a finished execution and takes a JSON body too", async () => {
+    const done = await start(server, keys.alice, "echo", { message: "over" })
+    await finished(server, keys.alice, done.id)
+    const gone = await alice(`${server.url}/executions/${done.id}`, { method: "DELETE" })
+    expect(gone.status).toBe(410)
+    expect(await json(gone)).toMatchObject({ _tag: "AlreadyFinished", id: done.id, state: "Succeeded" })
+    const started = await start(server, keys.alice, "slow", { items: 200, delayMs: 20 })
+    const withBody = await alice(`${server.url}/executions/${started.id}`, {
+      method: "DELETE",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ mode: "force", reason: "from a body" })
+    })
+    expect(withBody.status).toBe(202)
+    expect((await json(withBody)).interrupt).toMatchObject({ mode: "force", reason: "from a body", source: "http" })
+    expect((await finished(server, keys.alice, started.id)).interrupt).toMatchObject({ reason: "from a body" })
+  })
+
+  it("refuses malformed interrupt bodies: bad JSON, unknown keys, wrong types, too large, other media types", async () => {
+    const gate = newGate()
+    const started = await start(server, keys.alice, "gated", { gate })
+    const url = `${server.url}/executions/${started.id}/interrupt`
+    const send = (body: string, contentType = "application/json") =>
+      alice(url, { method: "POST", headers: { "content-type": contentType }, body })
+    const cases: Array<[string, string, number, string]> = [
+      ["{\"mode\":", "application/json", 400, "InvalidRequest"],
+      [JSON.stringify({ mode: "force", urgency: "high" }), "application/json", 400, "InvalidRequest"],
+      [JSON.stringify({ reason: 42 }), "application/json", 400, "InvalidRequest"],
+      [JSON.stringify({ reason: "r".repeat(1001) }), "application/json", 400, "InvalidRequest"],
+      [JSON.stringify({ reason: "r".repeat(100 * 1024) }), "application/json", 413, "PayloadTooLarge"],
+      ["mode=force", "application/x-www-form-urlencoded", 415, "UnsupportedMediaType"]
+    ]
+    for (const [body, contentType, status, tag] of cases) {
+      const response = await send(body, contentType)
+      expect([body.slice(0, 40), response.status, (await json(response))._tag]).toEqual([
+        body.slice(0, 40),
+        status,
+        tag
+      ])
+    }
+    // Nothing was interrupted by the refused requests.
+    expect((await json(await alice(`${server.url}/executions/${started.id}`))).interrupts).toEqual([])
+    openGate(gate)
+  })
+
   it("answers 404 for an unknown id and 400 for a bad body", async () => {
     const unknown = await postJson(keys.alice, `${server.url}/executions/nope/interrupt`, {})
     expect(unknown.status).toBe(404)
@@ -499,6 +616,31 @@ describe("interrupt: POST /executions/{id}/interrupt and DELETE /executions/{id}
   })
 })
 
+describe("an execution run by another process (a shared store)", () => {
+  it("is readable, but its events answer 503 and an interrupt 409, saying where it runs", async () => {
+    const done = await finished(server, keys.alice, (await start(server, keys.alice, "echo", { message: "x" })).id)
+    const stored = await Effect.runPromise(server.map.store.get(String(done.id) as ExecutionRecord.ExecutionId))
+    if (Option.isNone(stored)) throw new Error("not stored")
+    const { finishedAt: _finished, outcome: _outcome, ...running } = stored.value
+    const id = `${stored.value.id}-elsewhere` as ExecutionRecord.ExecutionId
+    await Effect.runPromise(server.map.store.insert({ ...running, id, state: "Running", runner: "4242:other-host" }))
+    const url = `${server.url}/executions/${id}`
+    expect(await json(await alice(url))).toMatchObject({ id, state: "Running", runner: "4242:other-host" })
+    const events = await alice(`${url}/events`)
+    expect(events.status).toBe(503)
+    expect(await json(events)).toMatchObject({
+      _tag: "ServiceUnavailable",
+      message: expect.stringMatching(/another process \(4242:other-host\)/)
+    })
+    const interrupt = await postJson(keys.alice, `${url}/interrupt`, {})
+    expect(interrupt.status).toBe(409)
+    expect(await json(interrupt)).toMatchObject({
+      _tag: "NotCancellable",
+      message: expect.stringMatching(/runs in another process \(4242:other-host\)/)
+    })
+  })
+})
+
 describe("GET /commands", () => {
   it("lists the commands the caller may start, with their input schemas", async () => {
     const response = await alice(`${server.url}/commands`)
@@ -507,7 +649,7 @@ describe("GET /commands", () => {
       commands: ReadonlyArray<{ name: string; path: string; inputSchema?: unknown }>
     }
     const names = commands.map((command) => command.name)
-    expect(names).toEqual(["gated", "slow", "echo", "broken", "pinned"])
+    expect(names).toEqual(["gated", "slow", "echo", "broken", "pinned", "chatty"])
     expect(commands.find((command) => command.name === "echo")).toMatchObject({
       path: "/commands/echo/executions",
       inputSchema: { type: "object", required: ["message"] }

@@ -168,10 +168,13 @@ describe("GET /executions/{id}/events", () => {
     expect(await before.text()).toContain(`id: ${seq}\nevent: Finished`)
   })
 
-  it("checks authentication and permissions, and refuses malformed ids", async () => {
+  it("checks authentication and permissions (404 for unknown and unreadable ids), and refuses malformed ids", async () => {
     const started = await start(server, keys.alice, "echo", { message: "private" })
     expect((await fetch(`${server.url}/executions/${started.id}/events`)).status).toBe(401)
     expect((await as(keys.bob)(`${server.url}/executions/${started.id}/events`)).status).toBe(404)
+    const unknown = await as(keys.alice)(`${server.url}/executions/no-such-execution/events`)
+    expect(unknown.status).toBe(404)
+    expect(await unknown.json()).toMatchObject({ _tag: "ExecutionNotFound", id: "no-such-execution" })
     const bad = await as(keys.alice)(`${server.url}/executions/${started.id}/events`, {
       headers: { "last-event-id": "seven" }
     })

@@ -197,14 +197,18 @@ export const makeDeliverer = (
         Effect.retry(schedule),
         Effect.matchEffect({
           onSuccess: () =>
-            Effect.flatMap(Ref.get(count), (n) =>
-              write({
+            Effect.flatMap(Effect.zip(Ref.get(count), Ref.get(lastError)), ([n, previousError]) => {
+              const now = new Date()
+              // The error of an earlier failed attempt stays on the record: it says why it took n attempts.
+              return write({
                 url: rawUrl,
                 state: "Delivered",
                 attempts: n,
-                lastAttemptAt: new Date(),
-                deliveredAt: new Date()
-              })),
+                lastAttemptAt: now,
+                deliveredAt: now,
+                ...(previousError !== undefined ? { lastError: previousError } : {})
+              })
+            }),
           onFailure: (error) =>
             Effect.flatMap(Ref.get(count), (n) =>
               write({ url: rawUrl, state: "Failed", attempts: n, lastAttemptAt: new Date(), lastError: error.message }))
@@ -225,7 +229,9 @@ export const makeDeliverer = (
   const output = (url: string): OutcomeOutput => ({
     name: "http-callback",
     present: (_outcome: CmdOutcome.CmdOutcome<unknown, unknown>, record) =>
-      FiberSet.run(fibers, deliver(record, url)).pipe(Effect.asVoid)
+      // Interruptible even when the engine presents the outcome in an uninterruptible region: a
+      // delivery (retries included) must not hold up the server's shutdown.
+      FiberSet.run(fibers, Effect.interruptible(deliver(record, url))).pipe(Effect.asVoid)
   })
 
   return { output, deliver }

@@ -32,6 +32,20 @@ const known: Record<string, Representation> = {
 /** The media types a client may ask for. */
 export const mediaTypes = ["application/json", "application/yaml", "text/yaml", "application/xml", "text/xml"] as const
 
+/** One media range of an `Accept` header: its type (lower case) and q-value (0 when malformed). */
+const mediaRange = (raw: string): { readonly type: string; readonly q: number } => {
+  const [typePart, ...params] = raw.split(";")
+  let q = 1
+  for (const param of params) {
+    const [name, value] = param.split("=")
+    if (name?.trim().toLowerCase() === "q") {
+      const parsed = Number(value?.trim())
+      q = Number.isFinite(parsed) ? Math.min(1, Math.max(0, parsed)) : 0
+    }
+  }
+  return { type: (typePart ?? "").trim().toLowerCase(), q }
+}
+
 /**
  * Picks the representation for an `Accept` header: the acceptable type with the highest
  * q-value (more specific first on ties, the header's order after that); `*` wildcards
@@ -43,16 +57,7 @@ export const negotiate = (accept: string | undefined): Representation => {
   let bestQ = 0
   let bestSpecificity = -1
   for (const raw of accept.split(",")) {
-    const [typePart, ...params] = raw.split(";")
-    const type = (typePart ?? "").trim().toLowerCase()
-    let q = 1
-    for (const param of params) {
-      const [name, value] = param.split("=")
-      if (name?.trim().toLowerCase() === "q") {
-        const parsed = Number(value?.trim())
-        q = Number.isFinite(parsed) ? Math.min(1, Math.max(0, parsed)) : 0
-      }
-    }
+    const { q, type } = mediaRange(raw)
     if (q <= 0) continue
     const candidate = known[type] ?? (type === "*/*" || type === "application/*" ? json : undefined)
     if (candidate === undefined) continue
@@ -64,6 +69,26 @@ export const negotiate = (accept: string | undefined): Representation => {
     }
   }
   return best ?? json
+}
+
+/**
+ * The q-value an `Accept` header gives a media type (RFC 9110: the most specific matching
+ * range decides — `type/subtype`, then `type/*`, then `*\/*`); 0 when nothing matches.
+ */
+export const qualityOf = (accept: string, mediaType: string): number => {
+  const [mainType] = mediaType.split("/")
+  let best = 0
+  let bestSpecificity = -1
+  for (const raw of accept.split(",")) {
+    const { q, type } = mediaRange(raw)
+    const specificity = type === mediaType ? 2 : type === `${mainType}/*` ? 1 : type === "*/*" ? 0 : -1
+    if (specificity < 0 || specificity < bestSpecificity) continue
+    if (specificity > bestSpecificity || q > best) {
+      best = q
+      bestSpecificity = specificity
+    }
+  }
+  return best
 }
 
 const xmlName = /^(?!xml)[A-Za-z_][A-Za-z0-9._-]*$/i

@@ -130,19 +130,30 @@ export const startOperation = (operation: Json, callbacks: boolean): Json => {
   return operation
 }
 
-/** The event stream's media type and the schema of each event. */
+/** The event stream's two media types (SSE, binary event stream) and the schema of each event. */
 export const eventStream = (operation: Json): Json => {
   const responses = operation.responses
   if (!isObject(responses)) return operation
   const ok = responses["200"]
   if (isObject(ok)) {
-    ok.description = "The events, as Server-Sent Events"
+    ok.description = "The events, as Server-Sent Events or as binary event-stream frames (by `Accept`)"
+    const item = { $ref: "#/components/schemas/ExecutionEvent" }
     ok.content = {
       "text/event-stream": {
-        schema: { type: "string" },
-        "x-item-schema": { $ref: "#/components/schemas/ExecutionEvent" }
+        schema: { type: "string", description: "`id:` the sequence number, `event:` the type, `data:` the event" },
+        "x-item-schema": item
+      },
+      "application/vnd.amazon.eventstream": {
+        schema: {
+          type: "string",
+          format: "binary",
+          description: "one frame per event: `:event-type` the type, `seq` (long) the sequence number, " +
+            "payload the event as JSON"
+        },
+        "x-item-schema": item
       }
     }
+    ok.headers = { Vary: header("`Accept`: the framing depends on it") }
   }
   return operation
 }

@@ -25,6 +25,7 @@ import * as JSONSchema from "effect/JSONSchema"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
 import type { ServerResponse } from "node:http"
 import * as Api from "../Api.js"
@@ -44,8 +45,10 @@ import type { Principal } from "../Auth.js"
 import { CurrentPrincipal } from "../Auth.js"
 import type { CommandRoute, Config } from "../TruceHttp.js"
 import * as callbacks from "./callbacks.js"
+import * as eventstream from "./eventstream.js"
 import * as fastpath from "./fastpath.js"
 import { contentTypeOf, negotiate, renderBody, respond } from "./negotiate.js"
+import * as push from "./push.js"
 import { invalidFromParseError, parsePrefer, parseSeq, parseWait, readBody } from "./request.js"
 import * as sse from "./sse.js"
 
@@ -58,7 +61,7 @@ export class ServerContext extends Context.Tag("@truce/http/ServerContext")<Serv
   readonly shutdown: Deferred.Deferred<void>
   readonly deliverer: ReturnType<typeof callbacks.makeDeliverer> | undefined
   /** The open event streams (keep-alive, shutdown). */
-  readonly watchers: sse.Watchers
+  readonly watchers: push.Watchers
 }>() {}
 
 const storeUnavailable = (error: ExecutionStore.StoreError) =>
@@ -235,7 +238,7 @@ export const make = <R>(config: Config<R>) => {
     Effect.gen(function*() {
       const map = yield* CmdExecutionMap.CmdExecutionMap
       const fibers = yield* FiberSet.make<void, never>()
-      const watchers = yield* sse.makeWatchers(settings.keepAliveMs)
+      const watchers = yield* push.makeWatchers(settings.keepAliveMs)
       const shutdown = yield* Deferred.make<void>()
       // Also completed by `shutdownTrigger`, earlier; here in case the server is used without it.
       yield* Effect.addFinalizer(() => Deferred.succeed(shutdown, undefined))
@@ -248,6 +251,8 @@ export const make = <R>(config: Config<R>) => {
       }
     })
   )
+
+  const sseTransport = sse.transport({ retryMs: settings.sseRetryMs })
 
   const executions = HttpApiBuilder.group(api, "executions", (handlers) =>
     Effect.gen(function*() {
@@ -333,20 +338,27 @@ export const make = <R>(config: Config<R>) => {
                 })
               )
             }
-            const events = map.events(record.id, { after })
+            const events = map.events(record.id, { after }).pipe(
+              Stream.mapError((error) =>
+                error._tag === "StoreError"
+                  ? storeUnavailable(error)
+                  : new ExecutionNotFound({ id: record.id, message: `the events of execution ${record.id} are gone` })
+              )
+            )
+            const transport = push.choose(request.headers.accept) === "eventstream"
+              ? eventstream.transport
+              : sseTransport
             const response: ServerResponse | undefined = NodeHttpServerRequest.toServerResponse(request)
             if (response === undefined || typeof response.once !== "function") {
-              return sse.standaloneStream(events, {
+              return push.standaloneStream(transport, events, {
                 keepAliveMs: settings.keepAliveMs,
-                retryMs: settings.sseRetryMs,
                 shutdown: server.shutdown
               })
             }
             return yield* Effect.withFiberRuntime<HttpServerResponse.HttpServerResponse>((fiber) =>
-              Effect.succeed(sse.registeredStream(events, {
-                retryMs: settings.sseRetryMs,
-                touch: server.watchers.add(fiber, response)
-              }))
+              Effect.succeed(
+                push.registeredStream(transport, events, server.watchers.add(fiber, response, transport.keepAlive))
+              )
             )
           }))
         .handleRaw("interrupt", ({ path, request }) => interruptRoute(path.id, request, {}))

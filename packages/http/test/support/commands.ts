@@ -103,3 +103,26 @@ export const gatedAs = (name: string) =>
       run: (input: { readonly gate: string }) => Effect.promise(() => gate(input.gate).promise)
     }))
   )
+
+/**
+ * Waits for its gate, then reports `updates` progress updates (each with a 400-character
+ * message), letting I/O run after each one, so that a reader that reads keeps up.
+ */
+export const chatty = CmdExecution.make("chatty", {
+  input: Schema.Struct({ gate: Schema.String, updates: Schema.Int.pipe(Schema.between(1, 1_000_000)) })
+}).pipe(
+  CmdExecution.andThen(CmdBlock.step({
+    name: "burst",
+    run: (input: { readonly gate: string; readonly updates: number }, ctx) =>
+      Effect.gen(function*() {
+        yield* Effect.promise(() => gate(input.gate).promise)
+        const padding = ".".repeat(400)
+        for (let i = 1; i <= input.updates; i++) {
+          ctx.progress.unsafeUpdate({ units: i, message: `update ${i} ${padding}` })
+          // A macrotask: the server's I/O runs between two updates.
+          yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+        }
+        return input.updates
+      })
+  }))
+)

@@ -3,9 +3,10 @@
  * identities (API keys and a JWT secret) and the test commands.
  */
 import { CmdExecutionMap } from "@truce/core"
+import type { Duration } from "effect"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { Auth, TruceHttp } from "../../src/index.js"
-import { broken, echo, gated, pinned, restricted, slow } from "./commands.js"
+import { broken, chatty, echo, gated, pinned, restricted, slow } from "./commands.js"
 
 export const jwtSecret = "test-jwt-secret"
 export const callbackSecret = "test-callback-secret"
@@ -36,7 +37,8 @@ export const defaultCommands = [
   TruceHttp.command(echo, { permissions: { read: { groups: ["ops"] } } }),
   TruceHttp.command(broken),
   TruceHttp.command(pinned, { permissions: { read: { groups: ["ops"] }, write: { groups: ["ops"] } } }),
-  TruceHttp.command(restricted, { start: { roles: ["deployer"] } })
+  TruceHttp.command(restricted, { start: { roles: ["deployer"] } }),
+  TruceHttp.command(chatty, { permissions: { read: { groups: ["ops"] } } })
 ]
 
 export interface TestServer {
@@ -48,7 +50,8 @@ export interface TestServer {
 
 export const startServer = async (
   config: Partial<TruceHttp.Config<never>> = {},
-  mapOptions: CmdExecutionMap.Options = {}
+  mapOptions: CmdExecutionMap.Options = {},
+  serverOptions: { readonly shutdownGrace?: Duration.DurationInput | undefined } = {}
 ): Promise<TestServer> => {
   const scope = Effect.runSync(Scope.make())
   const layer = TruceHttp.layer({
@@ -58,7 +61,9 @@ export const startServer = async (
     sseRetry: "100 millis",
     ...config
   }).pipe(
-    Layer.provideMerge(TruceHttp.nodeServer({ port: 0, host: "127.0.0.1", shutdownGrace: "1 second" })),
+    Layer.provideMerge(
+      TruceHttp.nodeServer({ port: 0, host: "127.0.0.1", shutdownGrace: serverOptions.shutdownGrace ?? "1 second" })
+    ),
     Layer.provideMerge(CmdExecutionMap.layerMemory({ eventLinger: "1 minute", ...mapOptions }))
   )
   const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
