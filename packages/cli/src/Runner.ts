@@ -37,14 +37,11 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import { isDeepStrictEqual } from "node:util"
-import * as Format from "./Format.js"
-import { consoleOn } from "./internal/console.js"
+import * as Presentation from "./internal/presentation.js"
 import { pushHandler } from "./internal/signalRouter.js"
-import * as JsonLines from "./JsonLines.js"
 import * as OutcomeSummary from "./OutcomeSummary.js"
-import * as PlainOutput from "./PlainOutput.js"
 import * as Signals from "./Signals.js"
-import * as TerminalOutput from "./TerminalOutput.js"
+import type * as TerminalOutput from "./TerminalOutput.js"
 
 /**
  * How progress is shown.
@@ -228,47 +225,25 @@ export const run = <In, Out, E, R>(
       ...startOptions
     } = options
     const hint = signals ? "ctrl-c" : "none"
-    const blocks = execution.blocks.map((block) => block.name)
-    const outputs: Array<ProgressOutput> = [...(startOptions.outputs ?? [])]
-    const outcomeOutputs: Array<OutcomeOutput> = [...(startOptions.outcomeOutputs ?? [])]
-    let log: (text: string) => void
-    let abort: (note: string) => void
-    let consoleFor: <A, E2, R2>(effect: Effect.Effect<A, E2, R2>) => Effect.Effect<A, E2, R2> = (effect) => effect
-
-    if (output === "json") {
-      const json = JsonLines.make({ stream: stdout })
-      const notices = PlainOutput.make({ stream: stderr, noticesOnly: true, hint })
-      outputs.push(json.output, notices.output)
-      outcomeOutputs.push(json.outcome)
-      log = (text) => void stderr.write(`${text}\n`)
-      abort = log
-      // Logs must not mix with the JSON lines.
-      const console = consoleOn(stderr)
-      consoleFor = (effect) => Effect.withConsole(effect, console)
-    } else if (output === "human" && stdout.isTTY === true) {
-      const colorOn = color ?? Format.colorEnabled({ isTTY: true, env })
-      const terminal = yield* TerminalOutput.scoped({
-        stream: stdout,
-        command: execution.name,
-        blocks,
-        hint,
-        color: colorOn,
-        fps,
-        env
-      })
-      outputs.push(terminal.output)
-      if (summary) outcomeOutputs.push(OutcomeSummary.textOutput({ stream: stdout, color: colorOn }))
-      log = terminal.log
-      abort = terminal.abort
-      if (signals) yield* Signals.disableControlEcho
-    } else {
-      const colorOn = color ?? Format.colorEnabled({ isTTY: false, env })
-      const plain = PlainOutput.make({ stream: stdout, hint, color: colorOn, env })
-      outputs.push(plain.output)
-      if (summary) outcomeOutputs.push(OutcomeSummary.textOutput({ stream: stdout, color: colorOn }))
-      log = plain.log
-      abort = (note) => void stdout.write(`${note}\n`)
-    }
+    const presentation = yield* Presentation.make({
+      output,
+      stdout,
+      stderr,
+      hint,
+      command: execution.name,
+      blocks: execution.blocks.map((block) => block.name),
+      summary,
+      quietControlEcho: signals,
+      color,
+      fps,
+      env
+    })
+    const { abort, consoleFor, log } = presentation
+    const outputs: Array<ProgressOutput> = [...(startOptions.outputs ?? []), ...presentation.outputs]
+    const outcomeOutputs: Array<OutcomeOutput> = [
+      ...(startOptions.outcomeOutputs ?? []),
+      ...presentation.outcomeOutputs
+    ]
 
     const inputs = [...(startOptions.inputs ?? [])]
     if (signals) {

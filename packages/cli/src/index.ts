@@ -67,3 +67,10 @@ export * as Signals from "./Signals.js"
  * @since 0.1.0
  */
 export * as TerminalOutput from "./TerminalOutput.js"
+
+/**
+ * The `truce` command: drive a remote Truce HTTP server (start, status, watch, wait, cancel, list).
+ *
+ * @since 0.1.0
+ */
+export * as Remote from "./Remote.js"

@@ -39,8 +39,14 @@ export class Child {
   private readonly waiters = new Set<() => void>()
   readonly exited: Promise<Finished>
 
-  constructor(script: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) {
-    this.process = spawn(process.execPath, ["--import", "tsx", script, ...args], {
+  constructor(
+    script: string,
+    args: ReadonlyArray<string>,
+    env: Record<string, string> = {},
+    options: { readonly tsx?: boolean } = {}
+  ) {
+    const node = options.tsx === false ? [script, ...args] : ["--import", "tsx", script, ...args]
+    this.process = spawn(process.execPath, node, {
       cwd: repoRoot,
       env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0", ...env },
       stdio: ["ignore", "pipe", "pipe"]
