@@ -4,7 +4,7 @@ import tseslint from "typescript-eslint"
 
 export default tseslint.config(
   {
-    ignores: ["**/node_modules/**", "**/dist/**", "**/.truce/**", "**/*.d.ts"]
+    ignores: ["**/node_modules/**", "**/dist/**", "**/.truce/**", "**/.examples/**", "**/*.d.ts"]
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -38,6 +38,13 @@ export default tseslint.config(
     files: ["**/test/**/*.ts", "test/**/*.ts", "bench/**/*.ts"],
     rules: {
       "@typescript-eslint/no-non-null-assertion": "off"
+    }
+  },
+  {
+    // Plain JavaScript scripts run by Node.
+    files: ["**/*.mjs"],
+    languageOptions: {
+      globals: { console: "readonly", process: "readonly", URL: "readonly", Buffer: "readonly" }
     }
   }
 )

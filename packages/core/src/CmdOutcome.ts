@@ -428,7 +428,8 @@ export const match: {
  *
  * @example
  * import { CmdOutcome } from "@truce/core"
- * const doubled = CmdOutcome.complete(21, ["compute"]).pipe(CmdOutcome.map((n) => n * 2))
+ * const answer: CmdOutcome.CmdOutcome<number, never> = CmdOutcome.complete(21, ["compute"])
+ * const doubled = CmdOutcome.map(answer, (n) => n * 2)
  *
  * @since 0.1.0
  * @category mapping
