@@ -229,11 +229,25 @@ export interface LinesOptions {
   readonly maxErrors?: number | undefined
 }
 
-const sourceText = (source: string, mode: string, reason: string | undefined): string => {
+const sourceText = (
+  source: string,
+  mode: string,
+  reason: string | undefined,
+  requestedBy: string | undefined
+): string => {
+  const from = requestedBy !== undefined ? ` from ${requestedBy}` : ""
   const who = source === "sigint"
     ? "Ctrl-C"
     : source === "shutdown"
     ? reason !== undefined && /SIGTERM/.test(reason) ? "SIGTERM" : "shutdown"
+    : source === "http"
+    ? `an HTTP request${from}`
+    : source === "api"
+    ? `an API call${from}`
+    : source === "process-lost"
+    ? "the loss of its process"
+    : source === "parent"
+    ? "its parent"
     : source
   return `${who} (${source}, ${mode})`
 }
@@ -289,7 +303,14 @@ export const lines = (summary: Summary, options: LinesOptions = {}): ReadonlyArr
     case "ExecutionInterrupted": {
       const by = summary.interrupt === undefined
         ? ""
-        : ` by ${sourceText(summary.interrupt.source, summary.interrupt.mode, summary.interrupt.reason)}`
+        : ` by ${
+          sourceText(
+            summary.interrupt.source,
+            summary.interrupt.mode,
+            summary.interrupt.reason,
+            summary.interrupt.requestedBy
+          )
+        }`
       const word = summary.state === "TimedOut" ? "timed out" : "interrupted"
       out.push(
         `${style.yellow("⊘")} ${style.bold(summary.command)} ${style.yellow(word)}${took ? ` after${took}` : ""}${by}`

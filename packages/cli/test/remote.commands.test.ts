@@ -155,7 +155,7 @@ describe("truce wait", () => {
     })
     const done = await child.exited
     expect(done.code, done.stderr).toBe(130)
-    expect(done.stdout).toMatch(/⊘ gated interrupted after \d+\.\ds by http \(http, force\)/)
+    expect(done.stdout).toMatch(/⊘ gated interrupted after \d+\.\ds by an HTTP request from \S+ \(http, force\)/)
     openGate(gate)
   })
 

@@ -59,7 +59,7 @@ describe("truce watch on a real terminal", () => {
     const after = await tmux.waitFor("the end", has(/^EXIT=130$/))
     const text = after.join("\n")
     expect(text).not.toContain("^C")
-    expect(text).toMatch(/⊘ steps interrupted after \d+\.\ds by http \(http, graceful\)/)
+    expect(text).toMatch(/⊘ steps interrupted after \d+\.\ds by an HTTP request from \S+ \(http, graceful\)/)
     expect(text).toContain("work: 0 processed · 2 stopped in flight · 3 not started")
     expect(text).toContain("exit code 130")
     // One region: its final frame once, above the summary.

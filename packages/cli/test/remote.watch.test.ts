@@ -76,7 +76,7 @@ describe("truce watch", () => {
     expect(done.stdout).toMatch(
       /\] interrupting \(cancelled over HTTP\): finishing 2 items in flight — press Ctrl-C to force\n/
     )
-    expect(done.stdout).toMatch(/⊘ steps interrupted after \d+\.\ds by http \(http, graceful\)/)
+    expect(done.stdout).toMatch(/⊘ steps interrupted after \d+\.\ds by an HTTP request from \S+ \(http, graceful\)/)
     expect(done.stdout).toContain("work: 0 processed · 2 stopped in flight · 4 not started")
     expect(done.stdout).toContain("exit code 130")
     const record = await recordOf(server, id)
@@ -97,7 +97,7 @@ describe("truce watch", () => {
     const done = await child.exited
     expect(done.code, done.stderr).toBe(130)
     expect(done.stdout).toMatch(/\] forcing \(cancelled over HTTP\): stopping 2 items in flight now/)
-    expect(done.stdout).toMatch(/⊘ steps interrupted after \d+\.\ds by http \(http, force\)/)
+    expect(done.stdout).toMatch(/⊘ steps interrupted after \d+\.\ds by an HTTP request from \S+ \(http, force\)/)
     expect(done.stdout).toContain("work: 0 processed · 2 stopped in flight · 1 not started")
     const record = await recordOf(server, id)
     expect(record.interrupts).toMatchObject([

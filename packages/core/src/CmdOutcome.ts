@@ -262,7 +262,12 @@ export const errorInfo = (error: unknown): ErrorInfo => {
       fields[key] = toJsonSafe(value)
     }
     const tag = (error as { _tag?: unknown })._tag
-    const message = (error as { message?: unknown }).message
+    const given = (error as { message?: unknown }).message
+    // `Schema.TaggedError` without a message field derives one that only prints the fields
+    // (`{ "instance": "db-1" }`): say which error it is instead.
+    const derived = typeof given === "string" && !Object.prototype.hasOwnProperty.call(error, "message") &&
+      typeof tag === "string" && given.startsWith("{") && given.endsWith("}")
+    const message = derived ? undefined : given
     const own = Object.keys(fields).filter((key) => key !== "_tag" && key !== "message")
     const described = own.length === 0
       ? ""

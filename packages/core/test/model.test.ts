@@ -170,6 +170,16 @@ describe("CmdOutcome", () => {
     })
     expect(CmdOutcome.errorInfo("plain")).toEqual({ message: "plain" })
     expect(CmdOutcome.errorInfo({ _tag: "NoMessage" })).toEqual({ _tag: "NoMessage", message: "NoMessage" })
+    // A Schema.TaggedError without a message field: its derived message only prints the fields.
+    class Unreachable extends Schema.TaggedError<Unreachable>()("Unreachable", { host: Schema.String }) {}
+    expect(CmdOutcome.errorInfo(new Unreachable({ host: "db-1" }))).toEqual({
+      _tag: "Unreachable",
+      host: "db-1",
+      message: "Unreachable (host: \"db-1\")"
+    })
+    // With a message field, the message is the error's own.
+    class Refused extends Schema.TaggedError<Refused>()("Refused", { message: Schema.String }) {}
+    expect(CmdOutcome.errorInfo(new Refused({ message: "{ not json }" })).message).toBe("{ not json }")
     const cyclic: Record<string, unknown> = {}
     cyclic.self = cyclic
     expect(CmdOutcome.errorInfo({ nested: cyclic }).message).toBeTypeOf("string")
