@@ -28,6 +28,7 @@ import type { ExecutionQuery, QueryPage } from "./ExecutionQuery.js"
 import * as Query from "./ExecutionQuery.js"
 import type { ExecutionId, ExecutionRecord, ItemState, RecordPatch, Transition } from "./ExecutionRecord.js"
 import { isTerminal } from "./ExecutionRecord.js"
+import { ItemStateLog } from "./internal/itemStateLog.js"
 
 /**
  * A store operation failed.
@@ -100,8 +101,8 @@ export const ExecutionStore: Context.Tag<ExecutionStore, ExecutionStore> = Conte
 export const makeMemory: Effect.Effect<ExecutionStore> = Effect.sync(() => {
   const records = new Map<ExecutionId, ExecutionRecord>()
   const transitionLog = new Map<ExecutionId, Array<Transition>>()
-  // execution → block → item → state (no key strings built per item)
-  const items = new Map<ExecutionId, Map<string, Map<string, ItemState>>>()
+  // execution → its item states, in columns (see internal/itemStateLog.ts)
+  const items = new Map<ExecutionId, ItemStateLog>()
   const notFound = (id: ExecutionId) => new StoreError({ reason: "NotFound", message: `no execution ${id}` })
 
   const store: ExecutionStore = {
@@ -151,25 +152,15 @@ export const makeMemory: Effect.Effect<ExecutionStore> = Effect.sync(() => {
     saveItemStates: (states) =>
       Effect.sync(() => {
         for (const state of states) {
-          let forExecution = items.get(state.executionId)
-          if (forExecution === undefined) {
-            forExecution = new Map()
-            items.set(state.executionId, forExecution)
+          let log = items.get(state.executionId)
+          if (log === undefined) {
+            log = new ItemStateLog()
+            items.set(state.executionId, log)
           }
-          let forBlock = forExecution.get(state.block)
-          if (forBlock === undefined) {
-            forBlock = new Map()
-            forExecution.set(state.block, forBlock)
-          }
-          forBlock.set(state.item, state)
+          log.append(state)
         }
       }),
-    itemStates: (id) =>
-      Effect.sync(() => {
-        const out: Array<ItemState> = []
-        for (const forBlock of items.get(id)?.values() ?? []) out.push(...forBlock.values())
-        return out
-      }),
+    itemStates: (id) => Effect.sync(() => items.get(id)?.read(id) ?? []),
     transitions: (id) => Effect.sync(() => [...(transitionLog.get(id) ?? [])]),
     unfinished: Effect.sync(() =>
       [...records.values()].filter((record) => !isTerminal(record.state)).map((record) => ({ ...record }))

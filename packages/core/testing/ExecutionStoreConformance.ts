@@ -224,7 +224,34 @@ export const conformance = <E>(name: string, makeLayer: () => Layer.Layer<Execut
         expect(byKey.get("apply/b")?.value).toEqual({ bytes: 10, hash: "abc" })
         expect(byKey.get("apply/b")?.startedAt?.getTime()).toBe(base)
         expect(byKey.get("plan/a")?.status).toBe("Interrupted")
+        // The latest state replaces the earlier one entirely: its error is gone.
+        expect(byKey.get("apply/a")?.error).toBeUndefined()
+        expect(byKey.get("apply/a")?.startedAt).toBeUndefined()
         expect(yield* store.itemStates(Record.makeId())).toEqual([])
+      }))
+
+    test("item states: thousands of items over several writes, each read back exactly", () =>
+      Effect.gen(function*() {
+        const store = yield* ExecutionStore
+        const record = makeRecord()
+        yield* store.insert(record)
+        const written: Array<ItemState> = Array.from({ length: 2500 }, (_, i) => ({
+          executionId: record.id,
+          block: i % 2 === 0 ? "even" : "odd",
+          item: `item-${i}`,
+          status: i % 7 === 0 ? "Fail" : "Success",
+          startedAt: new Date(base + i),
+          finishedAt: new Date(base + i + 1),
+          ...(i % 7 === 0 ? { error: { message: `failed ${i}` } } : { value: i })
+        }))
+        for (let from = 0; from < written.length; from += 600) {
+          yield* store.saveItemStates(written.slice(from, from + 600))
+        }
+        const read = yield* store.itemStates(record.id)
+        const key = (state: ItemState) => `${state.block}/${state.item}`
+        expect(new Map(read.map((state) => [key(state), state]))).toEqual(
+          new Map(written.map((state) => [key(state), state]))
+        )
       }))
 
     test("unfinished lists exactly the Queued, Running and Interrupting records", () =>
