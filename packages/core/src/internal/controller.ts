@@ -17,18 +17,23 @@ export class InterruptController {
   /** The execution has ended; requests are refused. */
   finished = false
   private pollsLeft: number | undefined = undefined
-  private readonly listeners = new Set<() => void>()
+  /** Few listeners, most of the time one: an array, made on first use. */
+  private listeners: Array<() => void> | undefined = undefined
 
   constructor(readonly strategy: InterruptStrategy) {}
 
   onChange(listener: () => void): () => void {
-    this.listeners.add(listener)
+    // `[listener]` rather than a push onto `[]`: an array literal is sized exactly.
+    if (this.listeners === undefined) this.listeners = [listener]
+    else this.listeners.push(listener)
     return () => {
-      this.listeners.delete(listener)
+      const index = this.listeners?.indexOf(listener) ?? -1
+      if (index >= 0) this.listeners?.splice(index, 1)
     }
   }
 
   private notify(): void {
+    if (this.listeners === undefined) return
     for (const listener of [...this.listeners]) listener()
   }
 

@@ -35,8 +35,12 @@ import type { Timers } from "./timers.js"
 
 /** @internal */
 export interface RuntimeHooks {
-  readonly saveItemStates: (states: ReadonlyArray<ItemState>) => Effect.Effect<void>
-  readonly interruptAccepted: (request: InterruptRequest, escalated: boolean) => Effect.Effect<void>
+  readonly saveItemStates: (runtime: ExecutionRuntime, states: ReadonlyArray<ItemState>) => Effect.Effect<void>
+  readonly interruptAccepted: (
+    runtime: ExecutionRuntime,
+    request: InterruptRequest,
+    escalated: boolean
+  ) => Effect.Effect<void>
 }
 
 /** @internal */
@@ -73,8 +77,12 @@ export interface ItemSlot {
   failure: unknown
   abort: AbortController | undefined
   remainingDeps: number
+  /** Indexes of the items that depend on this one (`noDependents`, shared, when none). */
   dependents: Array<number>
 }
+
+/** Shared by every slot no item depends on: most slots, and no array each. */
+const noDependents: Array<number> = []
 
 type BlockResult =
   | { readonly _tag: "Done"; readonly output: unknown }
@@ -93,6 +101,44 @@ type BlockResult =
   }
 
 const unknownLimit: ProgressLimit = { _tag: "Unknown" }
+
+/**
+ * The items in flight, in the order they started. Most executions run one item at a time:
+ * it is kept in a field, and a `Set` is made only when a second one runs alongside.
+ */
+class RunningSlots {
+  private one: ItemSlot | undefined = undefined
+  private many: Set<ItemSlot> | undefined = undefined
+
+  get size(): number {
+    return this.many !== undefined ? this.many.size : this.one === undefined ? 0 : 1
+  }
+
+  add(slot: ItemSlot): void {
+    if (this.many !== undefined) {
+      this.many.add(slot)
+    } else if (this.one === undefined || this.one === slot) {
+      this.one = slot
+    } else {
+      this.many = new Set([this.one, slot])
+      this.one = undefined
+    }
+  }
+
+  delete(slot: ItemSlot): void {
+    if (this.many !== undefined) this.many.delete(slot)
+    else if (this.one === slot) this.one = undefined
+  }
+
+  forEach(f: (slot: ItemSlot) => void): void {
+    if (this.many !== undefined) this.many.forEach((slot) => f(slot))
+    else if (this.one !== undefined) f(this.one)
+  }
+
+  toArray(): Array<ItemSlot> {
+    return this.many !== undefined ? [...this.many] : this.one === undefined ? [] : [this.one]
+  }
+}
 
 const emptyReport: CmdOutcome.ItemsReport = { processed: [], skipped: [], inFlightStopped: [], notStarted: [] }
 
@@ -160,7 +206,7 @@ export class ExecutionRuntime {
   // current block
   blockActive = false
   slots: Array<ItemSlot> = []
-  readonly running = new Set<ItemSlot>()
+  readonly running = new RunningSlots()
   lastOutput: Option.Option<unknown> = Option.none()
   readonly blocksProcessed: Array<string> = []
   pendingStates: Array<ItemState> = []
@@ -279,13 +325,13 @@ export class ExecutionRuntime {
   /** Marks running items silent for `stallAfterMs` as stalled. Returns how many changed. */
   checkStalls(now: number, stallAfterMs: number): number {
     let changed = 0
-    for (const slot of this.running) {
+    this.running.forEach((slot) => {
       if (slot.status === "Running" && now - slot.updatedAt >= stallAfterMs) {
         this.setStatus(slot, "Stalled")
         this.emitItem(slot)
         changed++
       }
-    }
+    })
     return changed
   }
 
@@ -369,7 +415,7 @@ export class ExecutionRuntime {
         escalated: result.escalated,
         inFlight: this.running.size
       })
-      return Effect.as(this.options.hooks.interruptAccepted(request, result.escalated), result)
+      return Effect.as(this.options.hooks.interruptAccepted(this, request, result.escalated), result)
     })
   }
 
@@ -385,7 +431,7 @@ export class ExecutionRuntime {
         escalated: true,
         inFlight: this.running.size
       })
-      return this.options.hooks.interruptAccepted(escalation, true)
+      return this.options.hooks.interruptAccepted(this, escalation, true)
     })
   }
 
@@ -420,14 +466,14 @@ export class ExecutionRuntime {
     // An immediate stop while items run: stop them now, by interrupting the fiber running them.
     if (this.scheduling && !this.forceRequested && controller.immediate(this.blockStrategy)) {
       this.forceRequested = true
-      for (const slot of this.running) {
+      this.running.forEach((slot) => {
         slot.abort?.abort(controller.effective)
         if (slot.status !== "Interrupting") {
           this.setStatus(slot, "Interrupting")
           slot.updatedAt = this.now()
           this.emitItem(slot)
         }
-      }
+      })
       this.fiber?.unsafeInterruptAsFork(FiberId.none)
     }
   }
@@ -512,7 +558,7 @@ export class ExecutionRuntime {
     if (this.pendingStates.length === 0) return Effect.void
     const batch = this.pendingStates
     this.pendingStates = []
-    return this.options.hooks.saveItemStates(batch)
+    return this.options.hooks.saveItemStates(this, batch)
   }
 
   private beginBlock(name: string, index: number): void {
@@ -559,12 +605,14 @@ export class ExecutionRuntime {
         failure: undefined,
         abort: undefined,
         remainingDeps: item.dependsOn.length,
-        dependents: []
+        dependents: noDependents
       }
     }
     for (let i = 0; i < planned.length; i++) {
       for (const dependency of (planned[i] as CmdBlock.PlannedItem).dependsOn) {
-        ;(slots[byId.get(dependency) as number] as ItemSlot).dependents.push(i)
+        const slot = slots[byId.get(dependency) as number] as ItemSlot
+        if (slot.dependents === noDependents) slot.dependents = [i]
+        else slot.dependents.push(i)
       }
     }
     this.slots = slots
@@ -836,7 +884,7 @@ export class ExecutionRuntime {
     if (Cause.isInterruptedOnly(cause)) {
       if (!this.forceRequested) this.registerShutdown()
       // Items interrupted together with the fiber (their finalizers have run): stopped in flight.
-      for (const slot of [...this.running]) this.completeItem(slot, Exit.interrupt(FiberId.none), undefined)
+      for (const slot of this.running.toArray()) this.completeItem(slot, Exit.interrupt(FiberId.none), undefined)
       const interrupt = this.controller.effective as InterruptRequest
       if (this.blockActive && this.blockName !== undefined) {
         return {
@@ -919,7 +967,11 @@ const flushBatch = 256
  * @internal
  */
 class BlockRun {
-  private readonly ready: Array<ItemSlot> = []
+  /**
+   * Items ready to start, in order. Without dependencies this is the block's slots
+   * themselves (no copy per block); `next` skips those already settled (resumed).
+   */
+  private readonly ready: Array<ItemSlot>
   private readyIndex = 0
   private stopping = false
   private failures = 0
@@ -936,8 +988,13 @@ class BlockRun {
     private readonly strategy: InterruptStrategy
   ) {
     const slots = runtime.slots
-    for (const slot of slots) {
-      if (slot.outcome === "notStarted" && slot.remainingDeps === 0) this.ready.push(slot)
+    if (slots.every((slot) => slot.remainingDeps === 0)) {
+      this.ready = slots
+    } else {
+      this.ready = []
+      for (const slot of slots) {
+        if (slot.outcome === "notStarted" && slot.remainingDeps === 0) this.ready.push(slot)
+      }
     }
     for (const slot of slots) {
       // Skipped items count as done for their dependents.
@@ -973,6 +1030,9 @@ class BlockRun {
     const controller = this.runtime.controller
     if (controller.effective !== undefined && controller.immediate(this.strategy)) return "done"
     if (this.stopping || (this.plan.onItemError === "stop" && this.failures > 0)) return "done"
+    while (this.readyIndex < this.ready.length && (this.ready[this.readyIndex] as ItemSlot).outcome !== "notStarted") {
+      this.readyIndex++
+    }
     if (this.readyIndex < this.ready.length) {
       if (controller.effective !== undefined && controller.stopBeforeItemStart(this.strategy)) {
         this.stopping = true

@@ -8,10 +8,11 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
-import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
+import * as EffectRuntime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -164,7 +165,24 @@ export const make = (
   Effect.gen(function*() {
     const store = yield* ExecutionStore
     const clock = yield* Effect.clock
-    const fibers = yield* FiberSet.make<unknown, never>()
+    // Execution fibers, and the fibers recording their outcomes. No uninterruptible region or
+    // fiber set per execution: an observer on the execution's fiber starts `finalize` (a frame
+    // less on every execution's stack, ~1 KB each with 100k in flight). Closing the map
+    // interrupts the executions (each records its outcome, source `shutdown`) and waits for
+    // every outcome to be recorded.
+    const executionFibers = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
+    const finalizers = new Set<Fiber.RuntimeFiber<void, never>>()
+    const mapRuntime = yield* Effect.runtime<never>()
+    let closing = false
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        closing = true
+        const awaitFinalizers: Effect.Effect<void> = Effect.suspend(() =>
+          finalizers.size === 0 ? Effect.void : Effect.zipRight(Fiber.awaitAll([...finalizers]), awaitFinalizers)
+        )
+        return Effect.zipRight(Fiber.interruptAll([...executionFibers]), awaitFinalizers)
+      })
+    )
     const timers = new Timers(() => clock.unsafeCurrentTimeMillis())
     const now = () => clock.unsafeCurrentTimeMillis()
     const runner = `${process.pid}:${globalThis.crypto.randomUUID()}`
@@ -297,36 +315,49 @@ export const make = (
       })
 
     // Written without a generator: it stays suspended for as long as the execution runs.
-    const lifecycle = (entry: Live) =>
-      Effect.uninterruptibleMask((restore) => {
-        const rt = entry.rt
-        const run = Effect.suspend(() => {
-          if (entry.timeoutMs !== undefined && !entry.timeoutIncludesQueue) rt.startTimeout(entry.timeoutMs)
-          return Effect.zipRight(
-            transition(entry, "Running", { startedAt: new Date(now()), runner }),
-            rt.execute(entry.execution.blocks, entry.input)
-          )
-        })
-        const body = Effect.suspend((): Effect.Effect<CmdOutcome.CmdOutcome<unknown, unknown>, never, unknown> => {
-          if (entry.timeoutMs !== undefined && entry.timeoutIncludesQueue) {
-            // Queue time counts: the deadline runs from creation, also while queued.
-            rt.startTimeout(entry.timeoutMs - (now() - entry.record.createdAt.getTime()))
-          }
-          const slots = slotsFor(entry.execution)
-          if (slots === undefined) return run
-          return Effect.flatMap(slots.acquire(entry), (acquired) =>
-            acquired ? run : Effect.succeed(CmdOutcome.executionInterrupted({
-              interrupt: rt.controller.effective as InterruptRequest,
-              blocksProcessed: [],
-              blocksNotProcessed: entry.execution.blocks.map((block) => block.name)
-            })))
-        })
-        // One handler for the whole run: an interruption (shutdown, or the forced stop of items
-        // in flight) or a defect still produces an outcome, recorded by `finalize`.
-        return Effect.matchCauseEffect(restore(body), {
-          onFailure: (cause) =>
-            finalize(entry, rt.settle(rt.abortedOutcome(cause))),
-          onSuccess: (outcome) => finalize(entry, rt.settle(outcome))
+    const body = (entry: Live): Effect.Effect<CmdOutcome.CmdOutcome<unknown, unknown>, never, unknown> => {
+      const rt = entry.rt
+      const run = Effect.suspend(() => {
+        if (entry.timeoutMs !== undefined && !entry.timeoutIncludesQueue) rt.startTimeout(entry.timeoutMs)
+        return Effect.zipRight(
+          transition(entry, "Running", { startedAt: new Date(now()), runner }),
+          rt.execute(entry.execution.blocks, entry.input)
+        )
+      })
+      return Effect.suspend((): Effect.Effect<CmdOutcome.CmdOutcome<unknown, unknown>, never, unknown> => {
+        if (entry.timeoutMs !== undefined && entry.timeoutIncludesQueue) {
+          // Queue time counts: the deadline runs from creation, also while queued.
+          rt.startTimeout(entry.timeoutMs - (now() - entry.record.createdAt.getTime()))
+        }
+        const slots = slotsFor(entry.execution)
+        if (slots === undefined) return run
+        return Effect.flatMap(slots.acquire(entry), (acquired) =>
+          acquired ? run : Effect.succeed(CmdOutcome.executionInterrupted({
+            interrupt: rt.controller.effective as InterruptRequest,
+            blocksProcessed: [],
+            blocksNotProcessed: entry.execution.blocks.map((block) =>
+              block.name
+            )
+          })))
+      })
+    }
+
+    /**
+     * Runs an execution on a fiber of its own. However that fiber ends — an outcome, an
+     * interruption (shutdown, or the forced stop of items in flight), a defect — an outcome
+     * is produced and recorded by `finalize`, on a fiber the map's closing waits for.
+     */
+    const launch = (entry: Live): Effect.Effect<void, never, unknown> =>
+      Effect.map(Effect.forkDaemon(body(entry)), (fiber) => {
+        executionFibers.add(fiber)
+        if (closing) fiber.unsafeInterruptAsFork(FiberId.none)
+        fiber.addObserver((exit) => {
+          executionFibers.delete(fiber)
+          const rt = entry.rt
+          const outcome = Exit.isSuccess(exit) ? rt.settle(exit.value) : rt.settle(rt.abortedOutcome(exit.cause))
+          const recording = EffectRuntime.runFork(mapRuntime)(finalize(entry, outcome))
+          finalizers.add(recording)
+          recording.addObserver(() => finalizers.delete(recording))
         })
       })
 
@@ -351,16 +382,17 @@ export const make = (
 
     // Built outside `startInternal` so the closures, which live as long as the execution,
     // keep only what they use.
-    const makeHooks = (id: ExecutionId, holder: { entry: Live | undefined }): RuntimeHooks => ({
-      saveItemStates: (states) =>
+    // One set of hooks for every execution of the map (no closures per execution).
+    const hooks: RuntimeHooks = {
+      saveItemStates: (rt, states) =>
         store.saveItemStates(states).pipe(
-          Effect.catchAll((error) => Effect.logError(`truce: could not record item states of ${id}`, error))
+          Effect.catchAll((error) => Effect.logError(`truce: could not record item states of ${rt.id}`, error))
         ),
-      interruptAccepted: (request, escalated) => {
-        const entry = holder.entry
-        return entry === undefined ? Effect.void : interruptAccepted(entry)(request, escalated)
+      interruptAccepted: (rt, request, escalated) => {
+        const entry = live.get(rt.id)
+        return entry === undefined || entry.rt !== rt ? Effect.void : interruptAccepted(entry)(request, escalated)
       }
-    })
+    }
 
     const fingerprintOf = (execution: CmdExecution.Any, encodedInput: unknown) =>
       createHash("sha256").update(execution.name).update("\u0000").update(stableStringify(encodedInput)).digest(
@@ -422,8 +454,6 @@ export const make = (
             fingerprintOf(execution, encodedInput)
         }
         yield* store.insert(record)
-        // A plain holder, not a closure: a closure made here would keep this whole scope alive.
-        const holder: { entry: Live | undefined } = { entry: undefined }
         const rt: ExecutionRuntime = new Runtime({
           id,
           command: execution.name,
@@ -435,7 +465,7 @@ export const make = (
           now,
           resumeStates: resume?.states,
           timers,
-          hooks: makeHooks(id, holder)
+          hooks
         })
         rt.setState("Queued")
         const outputs: Array<Fiber.RuntimeFiber<void>> = startOptions.outputs?.length ? [] : noFibers
@@ -451,13 +481,12 @@ export const make = (
           cancellable,
           outputs,
           inputs: startOptions.inputs?.length ? [] : noFibers,
-          outcomeOutputs: startOptions.outcomeOutputs ?? [],
+          outcomeOutputs: startOptions.outcomeOutputs ?? noOutcomeOutputs,
           timeoutMs,
           timeoutIncludesQueue: includeQueue,
           record,
           holdsSlot: false
         }
-        holder.entry = entry
         live.set(id, entry)
         const started = entry
         for (const endpoint of startOptions.inputs ?? []) {
@@ -471,9 +500,8 @@ export const make = (
             )
           )
         }
-        const run = lifecycle(started)
         // The engine is written against `unknown` requirements; the caller provides `R`.
-        yield* FiberSet.run(fibers, run as Effect.Effect<void, never, R>)
+        yield* (launch(started) as Effect.Effect<void, never, R>)
         return started
       })
 
@@ -750,6 +778,8 @@ export const make = (
 
     return service
   })
+
+const noOutcomeOutputs: ReadonlyArray<OutcomeOutput> = []
 
 const isValidatedQuery = (query: ExecutionQuery | Query.QueryInput): query is ExecutionQuery =>
   Array.isArray((query as ExecutionQuery).where) && typeof (query as ExecutionQuery).limit === "number" &&
