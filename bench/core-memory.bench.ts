@@ -4,10 +4,17 @@
  * Baseline side by side: 100,000 bare Effect fibers sleeping. Each side runs in a fresh
  * child process (RSS never shrinks back after a measurement, so one process cannot
  * measure both fairly); this file is both the driver and the child.
+ *
+ * The children run this file bundled to plain JavaScript (esbuild, as a build would):
+ * under the benchmarks' TypeScript loader every process would also carry the loader's
+ * thread and esbuild (~60 MiB of RSS) that a program using the packages does not have.
  */
 import { CmdBlock, CmdExecution, CmdExecutionMap } from "@truce/core"
 import { Effect } from "effect"
 import { spawnSync } from "node:child_process"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { fmt, gc, verdict } from "./util.js"
 
@@ -67,8 +74,21 @@ if (child !== undefined) {
     }
   )
 } else {
+  // Loaded here only: the children are this file bundled, without esbuild.
+  const { buildSync } = await import("esbuild")
+  const bundled = join(mkdtempSync(join(tmpdir(), "truce-bench-")), "core-memory.mjs")
+  buildSync({
+    entryPoints: [fileURLToPath(import.meta.url)],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    outfile: bundled,
+    external: ["esbuild"],
+    logLevel: "error"
+  })
   const run = (side: "baseline" | "truce") => {
-    const result = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+    const result = spawnSync(process.execPath, ["--expose-gc", bundled], {
       env: { ...process.env, TRUCE_BENCH_SIDE: side },
       encoding: "utf8",
       maxBuffer: 1024 * 1024

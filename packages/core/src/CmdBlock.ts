@@ -300,29 +300,62 @@ export function items<In, Item, A, Out, E, R, I>(
           }
         }
         const reversed = options.order === "reverse"
-        return {
-          items: reversed ? reverseDependencies(planned) : planned,
+        return new ItemsPlan(
+          list,
+          reversed ? reverseDependencies(planned) : planned,
+          input,
           concurrency,
-          onItemError: options.onItemError ?? "continue",
-          apply: (index: number, ctx: ItemContext) => options.apply(list[index] as Item, ctx),
-          output: (values: ReadonlyArray<unknown>, skipped: ReadonlyArray<boolean>) => {
-            if (options.output === undefined) return Effect.succeed(values as unknown as Out)
-            const results: Array<ItemResult<Item, A>> = new Array(list.length)
-            for (let i = 0; i < list.length; i++) {
-              results[i] = {
-                id: planned[i]?.id as string,
-                item: list[i] as Item,
-                value: values[i] as A,
-                skipped: skipped[i] === true
-              }
-            }
-            const out = options.output(results, input)
-            return Effect.isEffect(out) ? out : Effect.succeed(out)
-          },
-          ...codec
-        }
+          options.onItemError ?? "continue",
+          options.apply,
+          options.output,
+          codec
+        )
       })
     }
+  }
+}
+
+/**
+ * The plan of an items block. A class rather than an object of closures: one lives per
+ * block of every execution in flight.
+ */
+class ItemsPlan<In, Item, A, E, R, Out> implements BlockPlan<Out, E, R> {
+  readonly encodeState: (value: unknown) => unknown
+  readonly decodeState: (encoded: unknown) => { readonly ok: true; readonly value: unknown } | { readonly ok: false }
+
+  constructor(
+    readonly list: ReadonlyArray<Item>,
+    readonly items: ReadonlyArray<PlannedItem>,
+    readonly input: In,
+    readonly concurrency: number,
+    readonly onItemError: "continue" | "stop",
+    readonly applyItem: (item: Item, ctx: ItemContext) => Effect.Effect<A, E, R>,
+    readonly outputOf:
+      | ((results: ReadonlyArray<ItemResult<Item, A>>, input: In) => Out | Effect.Effect<Out, E, R>)
+      | undefined,
+    codec: Pick<BlockPlan<Out, E, R>, "encodeState" | "decodeState">
+  ) {
+    this.encodeState = codec.encodeState
+    this.decodeState = codec.decodeState
+  }
+
+  apply(index: number, ctx: ItemContext): Effect.Effect<unknown, E, R> {
+    return this.applyItem(this.list[index] as Item, ctx)
+  }
+
+  output(values: ReadonlyArray<unknown>, skipped: ReadonlyArray<boolean>): Effect.Effect<Out, E, R> {
+    if (this.outputOf === undefined) return Effect.succeed(values as unknown as Out)
+    const results: Array<ItemResult<Item, A>> = new Array(this.list.length)
+    for (let i = 0; i < this.list.length; i++) {
+      results[i] = {
+        id: this.items[i]?.id as string,
+        item: this.list[i] as Item,
+        value: values[i] as A,
+        skipped: skipped[i] === true
+      }
+    }
+    const out = this.outputOf(results, this.input)
+    return Effect.isEffect(out) ? out : Effect.succeed(out)
   }
 }
 

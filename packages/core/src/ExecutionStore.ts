@@ -128,14 +128,19 @@ export const makeMemory: Effect.Effect<ExecutionStore> = Effect.sync(() => {
         Object.assign(current, patch)
         if (patch.state !== undefined && patch.state !== from) {
           const log = transitionLog.get(id)
-          log?.push({
+          const transition: Transition = {
             executionId: id,
             at: patch.updatedAt ?? new Date(),
             from,
             to: patch.state,
             ...(meta?.actor !== undefined ? { actor: meta.actor } : {}),
             ...(meta?.reason !== undefined ? { reason: meta.reason } : {})
-          })
+          }
+          // A new array of exactly the right size while the log is short (a push onto a
+          // small array reserves 17 slots, for every execution kept).
+          if (log !== undefined) {
+            transitionLog.set(id, log.length < 8 ? [...log, transition] : (log.push(transition), log))
+          }
         }
         return Effect.void
       }),

@@ -7,9 +7,13 @@
 import type { InterruptRequest, InterruptStrategy } from "../Interrupt.js"
 import { request as makeRequest } from "../Interrupt.js"
 
+/** Shared by controllers that received no request (never pushed to). */
+const noRequests: Array<InterruptRequest> = []
+
 /** @internal */
 export class InterruptController {
-  readonly requests: Array<InterruptRequest> = []
+  /** Every request received, in order (a shared empty array until the first). */
+  requests: Array<InterruptRequest> = noRequests
   /** The request in effect: the first one, or the one that forced the stop. */
   effective: InterruptRequest | undefined = undefined
   /** A forced (immediate) stop is in effect. */
@@ -20,7 +24,14 @@ export class InterruptController {
   /** Few listeners, most of the time one: an array, made on first use. */
   private listeners: Array<() => void> | undefined = undefined
 
-  constructor(readonly strategy: InterruptStrategy) {}
+  /**
+   * @param owner told first of every change (the execution's runtime): a reference rather
+   *   than a listener closure, one less object per execution in flight.
+   */
+  constructor(
+    readonly strategy: InterruptStrategy,
+    private readonly owner?: { onInterruptChange(): void }
+  ) {}
 
   onChange(listener: () => void): () => void {
     // `[listener]` rather than a push onto `[]`: an array literal is sized exactly.
@@ -32,7 +43,13 @@ export class InterruptController {
     }
   }
 
+  private record(request: InterruptRequest): void {
+    if (this.requests === noRequests) this.requests = [request]
+    else this.requests.push(request)
+  }
+
   private notify(): void {
+    this.owner?.onInterruptChange()
     if (this.listeners === undefined) return
     for (const listener of [...this.listeners]) listener()
   }
@@ -42,7 +59,7 @@ export class InterruptController {
    * or any request after the first, makes the stop immediate (escalation).
    */
   request(request: InterruptRequest): { readonly escalated: boolean; readonly effective: InterruptRequest } {
-    this.requests.push(request)
+    this.record(request)
     let escalated = false
     if (this.effective === undefined) {
       this.effective = request
@@ -72,7 +89,7 @@ export class InterruptController {
       reason,
       requestedBy: this.effective.requestedBy
     })
-    this.requests.push(escalation)
+    this.record(escalation)
     this.effective = escalation
     this.forced = true
     this.notify()

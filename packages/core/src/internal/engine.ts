@@ -50,10 +50,16 @@ export interface RuntimeOptions {
   readonly blocks: ReadonlyArray<string>
   readonly strategy: InterruptStrategy
   readonly graceMs: number | undefined
+  readonly resumeStates: ReadonlyMap<string, ItemState> | undefined
+  /** What every execution of the map shares (one object per map). */
+  readonly shared: RuntimeShared
+}
+
+/** @internal */
+export interface RuntimeShared {
   readonly timeoutGraceMs: number
   readonly eventCapacity: number
   readonly now: () => number
-  readonly resumeStates: ReadonlyMap<string, ItemState> | undefined
   readonly hooks: RuntimeHooks
   readonly timers: Timers
 }
@@ -80,6 +86,10 @@ export interface ItemSlot {
   /** Indexes of the items that depend on this one (`noDependents`, shared, when none). */
   dependents: Array<number>
 }
+
+// Shared empty arrays, replaced by an array of its own on the first push (never pushed to).
+const noNames: Array<string> = []
+const noStates: Array<ItemState> = []
 
 /** Shared by every slot no item depends on: most slots, and no array each. */
 const noDependents: Array<number> = []
@@ -208,8 +218,9 @@ export class ExecutionRuntime {
   slots: Array<ItemSlot> = []
   readonly running = new RunningSlots()
   lastOutput: Option.Option<unknown> = Option.none()
-  readonly blocksProcessed: Array<string> = []
-  pendingStates: Array<ItemState> = []
+  // Arrays made on first use (an empty array per execution in flight adds up).
+  blocksProcessed: Array<string> = noNames
+  pendingStates: Array<ItemState> = noStates
 
   // while a block's items run
   private scheduling = false
@@ -224,19 +235,28 @@ export class ExecutionRuntime {
   private cancelTimeout: (() => void) | undefined = undefined
   private cancelGrace: (() => void) | undefined = undefined
 
-  constructor(readonly options: RuntimeOptions) {
-    this.log = new EventLog(options.eventCapacity)
-    this.controller = new InterruptController(options.strategy)
-    this.blockStrategy = options.strategy
-    this.controller.onChange(() => this.onInterruptChange())
-  }
+  // The options are copied rather than kept: an object less per execution in flight.
+  readonly id: ExecutionId
+  readonly command: string
+  readonly blocks: ReadonlyArray<string>
+  readonly graceMs: number | undefined
+  readonly resumeStates: ReadonlyMap<string, ItemState> | undefined
+  readonly shared: RuntimeShared
 
-  get id(): ExecutionId {
-    return this.options.id
+  constructor(options: RuntimeOptions) {
+    this.id = options.id
+    this.command = options.command
+    this.blocks = options.blocks
+    this.graceMs = options.graceMs
+    this.resumeStates = options.resumeStates
+    this.shared = options.shared
+    this.log = new EventLog(options.shared.eventCapacity)
+    this.controller = new InterruptController(options.strategy, this)
+    this.blockStrategy = options.strategy
   }
 
   now(): number {
-    return this.options.now()
+    return this.shared.now()
   }
 
   // ---------------------------------------------------------------------------
@@ -249,20 +269,33 @@ export class ExecutionRuntime {
       _tag: "StateChanged",
       seq: this.log.nextSeq(),
       at: this.now(),
-      executionId: this.options.id,
-      command: this.options.command,
+      executionId: this.id,
+      command: this.command,
       state
     })
   }
 
   summary(): ProgressSummary {
+    if (this.blockName !== undefined && this.lastMessage === undefined) {
+      // The usual case as one literal: properties added afterwards would cost the object a
+      // separate property store (it is kept on the record while the execution runs).
+      return {
+        seq: this.log.lastSeq,
+        updatedAt: this.now(),
+        blockIndex: this.blockIndex,
+        blocksTotal: this.blocks.length,
+        blocksDone: this.blocksDone,
+        items: { ...this.counts },
+        block: this.blockName
+      }
+    }
     const summary: {
       -readonly [K in keyof ProgressSummary]: ProgressSummary[K]
     } = {
       seq: this.log.lastSeq,
       updatedAt: this.now(),
       blockIndex: this.blockIndex,
-      blocksTotal: this.options.blocks.length,
+      blocksTotal: this.blocks.length,
       blocksDone: this.blocksDone,
       items: { ...this.counts }
     }
@@ -272,6 +305,22 @@ export class ExecutionRuntime {
   }
 
   progressOf(slot: ItemSlot): ItemProgress {
+    if (
+      slot.startedAt !== undefined && slot.message === undefined && slot.error === undefined &&
+      (slot.outcome !== "running" || slot.limit._tag === "Unknown")
+    ) {
+      // The usual case (started, no message, no ETA, no error) as one literal: properties
+      // added afterwards cost a separate property store, and events are kept for replay.
+      return {
+        block: slot.block,
+        item: slot.id,
+        status: slot.status,
+        limit: slot.limit,
+        units: slot.units,
+        updatedAt: slot.updatedAt,
+        startedAt: slot.startedAt
+      }
+    }
     const progress: { -readonly [K in keyof ItemProgress]: ItemProgress[K] } = {
       block: slot.block,
       item: slot.id,
@@ -341,10 +390,10 @@ export class ExecutionRuntime {
       seq,
       at: this.now(),
       coalesced,
-      executionId: this.options.id,
-      command: this.options.command,
+      executionId: this.id,
+      command: this.command,
       state: this.state,
-      blocks: this.options.blocks,
+      blocks: this.blocks,
       summary: { ...this.summary(), seq },
       items: this.slots.map((slot) => this.progressOf(slot))
     }
@@ -415,7 +464,7 @@ export class ExecutionRuntime {
         escalated: result.escalated,
         inFlight: this.running.size
       })
-      return Effect.as(this.options.hooks.interruptAccepted(this, request, result.escalated), result)
+      return Effect.as(this.shared.hooks.interruptAccepted(this, request, result.escalated), result)
     })
   }
 
@@ -431,14 +480,14 @@ export class ExecutionRuntime {
         escalated: true,
         inFlight: this.running.size
       })
-      return this.options.hooks.interruptAccepted(this, escalation, true)
+      return this.shared.hooks.interruptAccepted(this, escalation, true)
     })
   }
 
   /** Starts the execution's deadline: when it passes, a graceful interrupt with source `timeout`. */
   startTimeout(timeoutMs: number): void {
     this.cancelTimeout?.()
-    this.cancelTimeout = this.options.timers.schedule(timeoutMs, () => {
+    this.cancelTimeout = this.shared.timers.schedule(timeoutMs, () => {
       this.cancelTimeout = undefined
       Effect.runFork(this.requestInterrupt(makeRequest({
         source: "timeout",
@@ -449,16 +498,17 @@ export class ExecutionRuntime {
   }
 
   /** Reacts to a new interrupt request (called synchronously by the controller). */
-  private onInterruptChange(): void {
+  /** @internal Called by the controller on every change. */
+  onInterruptChange(): void {
     const controller = this.controller
     const effective = controller.effective
     if (effective === undefined || controller.finished) return
     // A graceful stop: idle workers re-check; the grace period starts.
     this.wakeIdleWorkers?.wake()
     if (!controller.forced && this.cancelGrace === undefined) {
-      const graceMs = this.options.graceMs ?? (effective.source === "timeout" ? this.options.timeoutGraceMs : undefined)
+      const graceMs = this.graceMs ?? (effective.source === "timeout" ? this.shared.timeoutGraceMs : undefined)
       if (graceMs !== undefined) {
-        this.cancelGrace = this.options.timers.schedule(graceMs, () => {
+        this.cancelGrace = this.shared.timers.schedule(graceMs, () => {
           Effect.runFork(this.escalate(`grace period of ${graceMs} ms elapsed`))
         })
       }
@@ -541,7 +591,7 @@ export class ExecutionRuntime {
     }
     this.emitItem(slot)
     const state: { -readonly [K in keyof ItemState]: ItemState[K] } = {
-      executionId: this.options.id,
+      executionId: this.id,
       block: slot.block,
       item: slot.id,
       status,
@@ -550,15 +600,20 @@ export class ExecutionRuntime {
     if (slot.startedAt !== undefined) state.startedAt = new Date(slot.startedAt)
     if (value !== undefined) state.value = value
     if (error !== undefined) state.error = error
-    this.pendingStates.push(state)
+    this.addPendingState(state)
+  }
+
+  private addPendingState(state: ItemState): void {
+    if (this.pendingStates === noStates) this.pendingStates = [state]
+    else this.pendingStates.push(state)
   }
 
   /** Writes the pending item states (one batch). */
   flushStates(): Effect.Effect<void> {
     if (this.pendingStates.length === 0) return Effect.void
     const batch = this.pendingStates
-    this.pendingStates = []
-    return this.options.hooks.saveItemStates(this, batch)
+    this.pendingStates = noStates
+    return this.shared.hooks.saveItemStates(this, batch)
   }
 
   private beginBlock(name: string, index: number): void {
@@ -627,7 +682,7 @@ export class ExecutionRuntime {
       items: planned.map((item) => item.id)
     })
     // Items done in an earlier run are skipped, with their recorded result.
-    const resume = this.options.resumeStates
+    const resume = this.resumeStates
     if (resume !== undefined && resume.size > 0) {
       for (const slot of slots) {
         const previous = resume.get(itemStateKey(block.name, slot.id))
@@ -639,14 +694,14 @@ export class ExecutionRuntime {
         this.setStatus(slot, "Skipped")
         this.emitItem(slot)
         const state: { -readonly [K in keyof ItemState]: ItemState[K] } = {
-          executionId: this.options.id,
+          executionId: this.id,
           block: block.name,
           item: slot.id,
           status: "Skipped",
           finishedAt: new Date(now)
         }
         if (previous.value !== undefined) state.value = previous.value
-        this.pendingStates.push(state)
+        this.addPendingState(state)
       }
     }
     return slots
@@ -696,17 +751,24 @@ export class ExecutionRuntime {
     plan: CmdBlock.BlockPlan<unknown, unknown, unknown>,
     strategy: InterruptStrategy
   ): Effect.Effect<void, never, unknown> {
-    return Effect.suspend(() => {
-      const run = new BlockRun(this, plan, strategy)
-      this.scheduling = true
-      this.blockStrategy = strategy
-      this.wakeIdleWorkers = run
-      return Effect.flatMap(run.start(), () => {
-        this.scheduling = false
-        this.wakeIdleWorkers = undefined
-        return this.flushStates()
-      })
-    })
+    // Called from the continuation that runs the block (at run time), so no `suspend`: the
+    // effect returned is kept by the frame waiting for it, and `run.start()` is small.
+    const run = new BlockRun(this, plan, strategy)
+    this.scheduling = true
+    this.blockStrategy = strategy
+    this.wakeIdleWorkers = run
+    return run.start()
+  }
+
+  /** After the block's items ran (one continuation for the whole block: one frame less on the stack). */
+  private afterSchedule(
+    block: CmdBlock.Any,
+    plan: CmdBlock.BlockPlan<unknown, unknown, unknown>
+  ): Effect.Effect<BlockResult, never, unknown> {
+    this.scheduling = false
+    this.wakeIdleWorkers = undefined
+    if (this.pendingStates.length === 0) return this.blockResult(block, plan)
+    return Effect.flatMap(this.flushStates(), () => this.blockResult(block, plan))
   }
 
   /** @internal */
@@ -755,7 +817,7 @@ export class ExecutionRuntime {
             })
           }
           this.createSlots(block, index, plan)
-          return Effect.flatMap(this.schedule(plan, strategy), () => this.blockResult(block, plan))
+          return Effect.flatMap(this.schedule(plan, strategy), () => this.afterSchedule(block, plan))
         }
       })
     })
@@ -808,7 +870,7 @@ export class ExecutionRuntime {
     index: number,
     value: unknown
   ): Effect.Effect<CmdOutcome.CmdOutcome<unknown, unknown>, never, unknown> {
-    const names = this.options.blocks
+    const names = this.blocks
     if (index >= blocks.length) {
       this.blockName = undefined
       return Effect.succeed(CmdOutcome.complete(value, [...this.blocksProcessed]))
@@ -828,7 +890,8 @@ export class ExecutionRuntime {
         switch (result._tag) {
           case "Done": {
             this.lastOutput = Option.some(result.output)
-            this.blocksProcessed.push(block.name)
+            if (this.blocksProcessed === noNames) this.blocksProcessed = [block.name]
+            else this.blocksProcessed.push(block.name)
             this.blocksDone = this.blocksProcessed.length
             this.blockActive = false
             this.blockFinished(block.name, index, "Complete")
@@ -878,7 +941,7 @@ export class ExecutionRuntime {
 
   /** The outcome when the execution's fiber ended without producing one (interrupted from outside, or a defect). */
   abortedOutcome(cause: Cause.Cause<unknown>): CmdOutcome.CmdOutcome<unknown, unknown> {
-    const names = this.options.blocks
+    const names = this.blocks
     const index = this.blockActive ? this.blockIndex : this.blocksProcessed.length
     this.scheduling = false
     if (Cause.isInterruptedOnly(cause)) {
@@ -1102,7 +1165,7 @@ class ItemContextImpl implements CmdBlock.ItemContext {
   ) {}
 
   get executionId(): ExecutionId {
-    return this.runtime.options.id
+    return this.runtime.id
   }
 
   get block(): string {

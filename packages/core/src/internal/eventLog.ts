@@ -13,9 +13,10 @@ import type { ExecutionEvent } from "../ExecutionEvent.js"
 
 /** @internal */
 export class EventLog {
-  private readonly ring: Array<ExecutionEvent> = []
+  private ring: Array<ExecutionEvent> = []
   private head = 0
-  private waiters: Array<() => void> = []
+  /** Readers waiting for the next event; made on first use. */
+  private waiters: Array<() => void> | undefined = undefined
   /**
    * The sequence number of the last event pushed. A number reserved with `nextSeq` counts
    * only once its event is pushed: the execution map reserves `Finished`'s number before
@@ -35,16 +36,19 @@ export class EventLog {
 
   push(event: ExecutionEvent): void {
     if (this.ring.length < this.capacity) {
-      this.ring.push(event)
+      // The first few events go into an array of exactly their number (a push onto a small
+      // array reserves 17 slots): most executions in flight hold only a handful of events.
+      if (this.ring.length < 8) this.ring = [...this.ring, event]
+      else this.ring.push(event)
     } else {
       this.ring[this.head] = event
       this.head = (this.head + 1) % this.capacity
     }
     this.lastSeq = event.seq
     if (event._tag === "Finished") this.closed = true
-    if (this.waiters.length > 0) {
+    if (this.waiters !== undefined && this.waiters.length > 0) {
       const waiters = this.waiters
-      this.waiters = []
+      this.waiters = undefined
       for (const wake of waiters) wake()
     }
   }
@@ -84,10 +88,10 @@ export class EventLog {
         return
       }
       const wake = () => resume(Effect.void)
-      this.waiters.push(wake)
+      ;(this.waiters ??= []).push(wake)
       return Effect.sync(() => {
-        const index = this.waiters.indexOf(wake)
-        if (index >= 0) this.waiters.splice(index, 1)
+        const index = this.waiters?.indexOf(wake) ?? -1
+        if (index >= 0) this.waiters?.splice(index, 1)
       })
     })
   }

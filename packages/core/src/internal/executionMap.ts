@@ -32,7 +32,7 @@ import type { InterruptRequest, InterruptRequestInput, InterruptStrategy } from 
 import { FinishCurrent, InterruptResult, request as makeRequest } from "../Interrupt.js"
 import { emptySummary } from "../Progress.js"
 import type { ExecutionRuntime } from "./engine.js"
-import type { RuntimeHooks } from "./engine.js"
+import type { RuntimeHooks, RuntimeShared } from "./engine.js"
 import { ExecutionRuntime as Runtime, itemStateKey } from "./engine.js"
 import { AwaitTimeout, ExecutionNotFound, IdempotencyConflict, NotResumable } from "./errors.js"
 import { Timers } from "./timers.js"
@@ -233,7 +233,7 @@ export const make = (
 
     const transition = (entry: Live, state: ExecutionState, patch: RecordPatch, meta?: { reason?: string }) => {
       entry.rt.setState(state)
-      return persistLogged(entry, { ...patch, state, updatedAt: new Date(now()) }, meta)
+      return persistLogged(entry, { ...patch, state, updatedAt: patch.updatedAt ?? new Date(now()) }, meta)
     }
 
     const linger = (rt: ExecutionRuntime, input: unknown) => {
@@ -319,8 +319,10 @@ export const make = (
       const rt = entry.rt
       const run = Effect.suspend(() => {
         if (entry.timeoutMs !== undefined && !entry.timeoutIncludesQueue) rt.startTimeout(entry.timeoutMs)
+        // One Date for both fields (a Date object less per execution in flight).
+        const at = new Date(now())
         return Effect.zipRight(
-          transition(entry, "Running", { startedAt: new Date(now()), runner }),
+          transition(entry, "Running", { startedAt: at, updatedAt: at, runner }),
           rt.execute(entry.execution.blocks, entry.input)
         )
       })
@@ -393,6 +395,7 @@ export const make = (
         return entry === undefined || entry.rt !== rt ? Effect.void : interruptAccepted(entry)(request, escalated)
       }
     }
+    const shared: RuntimeShared = { timeoutGraceMs, eventCapacity, now, timers, hooks }
 
     const fingerprintOf = (execution: CmdExecution.Any, encodedInput: unknown) =>
       createHash("sha256").update(execution.name).update("\u0000").update(stableStringify(encodedInput)).digest(
@@ -460,12 +463,8 @@ export const make = (
           blocks: record.blocks,
           strategy,
           graceMs: graceOption === undefined ? undefined : millis(graceOption),
-          timeoutGraceMs,
-          eventCapacity,
-          now,
           resumeStates: resume?.states,
-          timers,
-          hooks
+          shared
         })
         rt.setState("Queued")
         const outputs: Array<Fiber.RuntimeFiber<void>> = startOptions.outputs?.length ? [] : noFibers
