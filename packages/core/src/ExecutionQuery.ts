@@ -192,6 +192,14 @@ export const defaultLimit = 100
 export const maxLimit = 1000
 
 /**
+ * The longest `like` / `notlike` pattern, in characters (longer ones are an `InvalidQuery`).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxPatternLength = 1000
+
+/**
  * The untyped input of a query, as an HTTP body carries it:
  * `{ where: { state: { op: "eq", value: "Running" } }, sort: "-createdAt", limit: 50 }`.
  * `where` may also be an array of `{ field, op, value }`.
@@ -293,6 +301,12 @@ const parseCondition = (field: string, op: unknown, value: unknown): Either.Eith
       }
       if (field === "state" && (operator === "eq" || operator === "ne") && !isExecutionState(value)) {
         return Either.left(invalid(`state: unknown state ${JSON.stringify(value)}; states: ${states}`, field, operator))
+      }
+      if ((operator === "like" || operator === "notlike") && value.length > maxPatternLength) {
+        // Every store must answer the same: SQLite refuses patterns over 50,000 bytes.
+        return Either.left(
+          invalid(`${field}: a ${operator} pattern may have at most ${maxPatternLength} characters`, field, operator)
+        )
       }
       return Either.right({ field, kind, op: operator, value })
     case "boolean":

@@ -138,9 +138,8 @@ export const makeMemory: Effect.Effect<ExecutionStore> = Effect.sync(() => {
           }
           // A new array of exactly the right size while the log is short (a push onto a
           // small array reserves 17 slots, for every execution kept).
-          if (log !== undefined) {
-            transitionLog.set(id, log.length < 8 ? [...log, transition] : (log.push(transition), log))
-          }
+          if (log !== undefined && log.length < 8) transitionLog.set(id, [...log, transition])
+          else log?.push(transition)
         }
         return Effect.void
       }),

@@ -535,7 +535,10 @@ describe("retention, recovery and scale", () => {
         permissions: Access.ownerOnly,
         input: 4,
         blocks: ["work"],
-        progress: Progress.emptySummary(1, now.getTime()),
+        progress: {
+          ...Progress.emptySummary(1, now.getTime()),
+          items: { total: 4, pending: 1, running: 2, stalled: 1, succeeded: 0, failed: 0, interrupted: 0, skipped: 0 }
+        },
         interrupts: [],
         strategy: Interrupt.FinishCurrent,
         cancellable: true,
@@ -565,6 +568,8 @@ describe("retention, recovery and scale", () => {
         expect(plainAfter.state).toBe("Interrupted")
         expect(plainAfter.interrupt?.source).toBe("process-lost")
         expect(plainAfter.interrupt?.reason).toContain("999:gone")
+        // What was in flight was stopped with the lost process: nothing is left "running".
+        expect(plainAfter.progress.items).toMatchObject({ pending: 1, running: 0, stalled: 0, interrupted: 3 })
         const page = yield* map.list({ where: { resumedFrom: { op: "eq", value: nightly.id } } })
         expect(page.records.length).toBe(1)
         const resumedId = (page.records[0] as ExecutionRecord.ExecutionRecord).id

@@ -232,6 +232,15 @@ describe("ExecutionQuery input validation", () => {
     )
   })
 
+  it("refuses like patterns longer than maxPatternLength, for every store alike", () => {
+    rejects({ where: { command: { op: "like", value: "a".repeat(ExecutionQuery.maxPatternLength + 1) } } }, "at most")
+    rejects({ where: { owner: { op: "notlike", value: "%".repeat(60_000) } } }, "at most")
+    const ok = ExecutionQuery.make({
+      where: { command: { op: "like", value: "a".repeat(ExecutionQuery.maxPatternLength) } }
+    })
+    expect(Either.isRight(ok)).toBe(true)
+  })
+
   it("accepts the documented forms, clamps the limit, and parses search parameters", () => {
     const query = ExecutionQuery.make({
       where: [

@@ -424,9 +424,15 @@ describe("queries in SQL", () => {
         const exit = yield* Effect.exit(store.query(candidate as ExecutionQuery.ExecutionQuery))
         expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error.reason : exit).toBe("Corrupt")
       }
-      // Too long a LIKE pattern for SQLite: still a typed error.
+      // ExecutionQuery.make refuses patterns SQLite would refuse (over maxPatternLength)...
+      expect(Either.isLeft(ExecutionQuery.make({ where: { command: { op: "like", value: "%a".repeat(40_000) } } })))
+        .toBe(true)
+      // ...and one built by hand is still a typed error, never a throw.
       const long = yield* Effect.flip(
-        store.query(query({ where: { command: { op: "like", value: "%a".repeat(40_000) } } }))
+        store.query({
+          ...valid,
+          where: [{ field: "command", kind: "string", op: "like", value: "%a".repeat(40_000) }]
+        } as ExecutionQuery.ExecutionQuery)
       )
       expect(long._tag).toBe("StoreError")
     }).pipe(Effect.provide(SqliteExecutionStore.layer({ filename: tempDb("malformed") }))))

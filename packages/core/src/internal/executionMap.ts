@@ -764,7 +764,19 @@ export const make = (
           outcome: CmdOutcome.encodeUnknown(outcome),
           interrupt,
           interrupts: [...record.interrupts, interrupt],
-          progress: { ...record.progress, seq: record.progress.seq + 1 }
+          progress: {
+            ...record.progress,
+            seq: record.progress.seq + 1,
+            updatedAt: at.getTime(),
+            // Items in flight when the process was lost were stopped with it.
+            items: {
+              ...record.progress.items,
+              running: 0,
+              stalled: 0,
+              interrupted: record.progress.items.interrupted + record.progress.items.running +
+                record.progress.items.stalled
+            }
+          }
         }, { actor: "truce", reason: "process lost" })
         const command = commands.get(record.command)
         if (record.resumable && command !== undefined) {
