@@ -635,15 +635,14 @@ export class ExecutionRuntime {
   private createSlots(
     block: CmdBlock.Any,
     index: number,
-    plan: CmdBlock.BlockPlan<unknown, unknown, unknown>
+    plan: CmdBlock.BlockPlan<unknown, unknown, unknown>,
+    byId: ReadonlyMap<string, number>
   ): Array<ItemSlot> {
     const now = this.now()
     const planned = plan.items
-    const byId = new Map<string, number>()
     const slots: Array<ItemSlot> = new Array(planned.length)
     for (let i = 0; i < planned.length; i++) {
       const item = planned[i] as CmdBlock.PlannedItem
-      byId.set(item.id, i)
       slots[i] = {
         index: i,
         id: item.id,
@@ -808,7 +807,7 @@ export class ExecutionRuntime {
           Effect.succeed({ _tag: "Failed", error: failureOf(cause), items: emptyReport, partial: this.partial() }),
         onSuccess: (plan): Effect.Effect<BlockResult, never, unknown> => {
           const problem = validateGraph(plan.items)
-          if (problem !== undefined) {
+          if (typeof problem === "string") {
             return Effect.succeed({
               _tag: "Failed",
               error: new CmdOutcome.CmdDefect({ message: `block ${block.name}: ${problem}` }),
@@ -816,7 +815,7 @@ export class ExecutionRuntime {
               partial: this.partial()
             })
           }
-          this.createSlots(block, index, plan)
+          this.createSlots(block, index, plan, problem)
           return Effect.flatMap(this.schedule(plan, strategy), () => this.afterSchedule(block, plan))
         }
       })
@@ -1230,7 +1229,9 @@ class ItemContextImpl implements CmdBlock.ItemContext {
 }
 
 /** Finds duplicate ids, unknown dependencies and cycles. @internal */
-export const validateGraph = (items: ReadonlyArray<CmdBlock.PlannedItem>): string | undefined => {
+export const validateGraph = (
+  items: ReadonlyArray<CmdBlock.PlannedItem>
+): string | ReadonlyMap<string, number> => {
   const index = new Map<string, number>()
   for (let i = 0; i < items.length; i++) {
     const id = (items[i] as CmdBlock.PlannedItem).id
@@ -1247,7 +1248,7 @@ export const validateGraph = (items: ReadonlyArray<CmdBlock.PlannedItem>): strin
       if (dependency === item.id) return `item ${JSON.stringify(item.id)} depends on itself`
     }
   }
-  if (!hasDependencies) return undefined
+  if (!hasDependencies) return index
   // Kahn's algorithm: whatever is left has a cycle.
   const remaining = items.map((item) => item.dependsOn.length)
   const dependents: Array<Array<number>> = items.map(() => [])
@@ -1265,7 +1266,7 @@ export const validateGraph = (items: ReadonlyArray<CmdBlock.PlannedItem>): strin
       if (remaining[dependent] === 0) queue.push(dependent)
     }
   }
-  if (visited === items.length) return undefined
+  if (visited === items.length) return index
   const cyclic = items.filter((_, i) => (remaining[i] as number) > 0).map((item) => item.id)
   return `dependency cycle among items ${cyclic.map((id) => JSON.stringify(id)).join(", ")}`
 }
