@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { gateOpened } from "../../../http/test/support/commands.js"
 import { Child, killAll, repoRoot } from "./child.js"
 
 export const truceBin = join(repoRoot, "packages", "cli", "src", "bin.ts")
@@ -20,32 +21,14 @@ export const truceBin = join(repoRoot, "packages", "cli", "src", "bin.ts")
 export const apiKey = "k-tester"
 export const otherKey = "k-other"
 
-const gates = new Map<string, { readonly promise: Promise<void>; readonly open: () => void }>()
-
-const gate = (name: string) => {
-  let found = gates.get(name)
-  if (found === undefined) {
-    let open: () => void = () => undefined
-    const promise = new Promise<void>((resolve) => {
-      open = resolve
-    })
-    found = { promise, open }
-    gates.set(name, found)
-  }
-  return found
-}
-
-/** Lets executions waiting on this gate go on. */
-export const openGate = (name: string): void => gate(name).open()
-
-/** A fresh gate name. */
-export const newGate = (): string => `gate-${globalThis.crypto.randomUUID()}`
+// The gates of @truce/http's test commands: one implementation for both packages' tests.
+export { newGate, openGate } from "../../../http/test/support/commands.js"
 
 /** Waits for its gate, then answers its value. */
 const gated = CmdExecution.make("gated", { input: Schema.Struct({ gate: Schema.String }) }).pipe(
   CmdExecution.andThen(CmdBlock.step({
     name: "wait",
-    run: (input: { readonly gate: string }) => Effect.promise(() => gate(input.gate).promise).pipe(Effect.as("opened"))
+    run: (input: { readonly gate: string }) => Effect.promise(() => gateOpened(input.gate)).pipe(Effect.as("opened"))
   }))
 )
 
@@ -75,7 +58,7 @@ const steps = CmdExecution.make("steps", { input: StepsInput }).pipe(
         const held = item.gate
         if (held !== undefined) {
           yield* ctx.progress.message("waiting for the gate")
-          const opened = Effect.promise(() => gate(held).promise)
+          const opened = Effect.promise(() => gateOpened(held))
           yield* item.stubborn === true ? Effect.uninterruptible(opened) : opened
         }
         for (let step = 0; step < item.steps; step++) {
@@ -108,7 +91,7 @@ const broken = CmdExecution.make("broken", { input: Schema.Struct({ reason: Sche
 const pinned = CmdExecution.make("pinned", { input: Schema.Struct({ gate: Schema.String }) }).pipe(
   CmdExecution.andThen(CmdBlock.step({
     name: "hold",
-    run: (input: { readonly gate: string }) => Effect.promise(() => gate(input.gate).promise)
+    run: (input: { readonly gate: string }) => Effect.promise(() => gateOpened(input.gate))
   })),
   CmdExecution.withOptions({ cancellable: false })
 )

@@ -28,6 +28,9 @@ const gate = (name: string): Gate => {
 /** Lets executions waiting on this gate go on. */
 export const openGate = (name: string): void => gate(name).open()
 
+/** Resolves once the gate is opened (also used by the `truce` command's tests in @truce/cli). */
+export const gateOpened = (name: string): Promise<void> => gate(name).promise
+
 /** A fresh, unique gate name. */
 export const newGate = (): string => `gate-${globalThis.crypto.randomUUID()}`
 
