@@ -259,6 +259,18 @@ export class ExecutionRuntime {
     return this.shared.now()
   }
 
+  private lastDate: Date | undefined = undefined
+
+  /**
+   * A `Date` for item states: items finishing in the same millisecond share one (never
+   * mutated), instead of two new objects per item.
+   */
+  private dateAt(ms: number): Date {
+    const last = this.lastDate
+    if (last !== undefined && last.getTime() === ms) return last
+    return this.lastDate = new Date(ms)
+  }
+
   // ---------------------------------------------------------------------------
   // events and progress
 
@@ -595,9 +607,9 @@ export class ExecutionRuntime {
       block: slot.block,
       item: slot.id,
       status,
-      finishedAt: new Date(now)
+      finishedAt: this.dateAt(now)
     }
-    if (slot.startedAt !== undefined) state.startedAt = new Date(slot.startedAt)
+    if (slot.startedAt !== undefined) state.startedAt = this.dateAt(slot.startedAt)
     if (value !== undefined) state.value = value
     if (error !== undefined) state.error = error
     this.addPendingState(state)
