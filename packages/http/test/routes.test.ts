@@ -255,6 +255,11 @@ describe("Idempotency-Key", () => {
     const b = await json(second)
     expect(b.id).toBe(a.id)
     expect(second.headers.get("location")).toBe(first.headers.get("location"))
+    // The fingerprint (a hash of the input) stays on the server; the key is the caller's own.
+    expect(a).not.toHaveProperty("idempotencyFingerprint")
+    const read = await json(await alice(`${server.url}/executions/${a.id}`))
+    expect(read).not.toHaveProperty("idempotencyFingerprint")
+    expect(read.idempotencyKey).toBeDefined()
     const other = await postJson(keys.alice, `${server.url}/commands/gated/executions`, {
       input: { gate, value: 1 }
     }, { "idempotency-key": key })

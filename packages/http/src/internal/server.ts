@@ -69,7 +69,15 @@ const storeUnavailable = (error: ExecutionStore.StoreError) =>
 
 const notFound = (id: string) => new ExecutionNotFound({ id, message: `no execution ${id}` })
 
-const encodeRecord = (record: ExecutionRecord.ExecutionRecord) => ExecutionRecord.encode(record)
+/**
+ * A record as callers see it: without `idempotencyFingerprint`, a hash of the command and its
+ * input that only the server compares. Shown, it would let any reader test guesses of an input
+ * the command keeps redacted.
+ */
+const encodeRecord = (record: ExecutionRecord.ExecutionRecord) => {
+  const { idempotencyFingerprint: _fingerprint, ...shown } = record
+  return ExecutionRecord.encode(shown)
+}
 
 const stableStringify = (value: unknown): string => {
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null"
