@@ -113,6 +113,9 @@ export interface CommandRoute<out R = never> {
   readonly options: CommandOptions
   /** Default options of the execution (cancellable, timeout, concurrency, ...). */
   readonly executionOptions: CmdExecution.ExecutionOptions
+  /** The execution this route starts, with the route's options (e.g. `concurrency`) applied. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any input, output and error
+  readonly execution: CmdExecution.CmdExecution<any, any, any, R>
   /** Decodes raw input with the command's schema and returns a starter. */
   readonly prepare: (input: unknown) => Either.Either<
     (
@@ -175,6 +178,7 @@ export const command = <In, Out, E, R>(
     inputSchema: execution.inputSchema,
     options,
     executionOptions: exposed.options,
+    execution: exposed,
     prepare: (input) => {
       const decoded = execution.decodeInput(input)
       if (Either.isRight(decoded)) {
@@ -188,6 +192,29 @@ export const command = <In, Out, E, R>(
     }
   }
 }
+
+/**
+ * The executions of some routes, as the routes start them (with their `concurrency` and other
+ * options applied) — give them to the execution map as its `commands`, so that executions it
+ * resumes after a restart run under the same limits as new ones.
+ *
+ * @example
+ * import { Effect, Schema } from "effect"
+ * import { CmdBlock, CmdExecution, CmdExecutionMap } from "@truce/core"
+ * import { TruceHttp } from "@truce/http"
+ *
+ * const backup = CmdExecution.make("backup", { input: Schema.String, resumable: true }).pipe(
+ *   CmdExecution.andThen(CmdBlock.step({ name: "dump", run: (database: string) => Effect.succeed(database) }))
+ * )
+ * const routes = [TruceHttp.command(backup, { concurrency: 1 })]
+ * const MapLive = CmdExecutionMap.layerMemory({ commands: TruceHttp.executions(routes) })
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const executions = <R>(
+  routes: ReadonlyArray<CommandRoute<R>>
+): ReadonlyArray<CommandRoute<R>["execution"]> => routes.map((route) => route.execution)
 
 /**
  * Authentication of a server.

@@ -4,6 +4,16 @@
  * command says so) and the retention of finished records (24 hours by default).
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import {
+  Access,
+  CmdExecution,
+  CmdExecutionMap,
+  ExecutionRecord,
+  ExecutionStore,
+  Interrupt,
+  Progress
+} from "@truce/core"
+import { Effect, Layer, Option } from "effect"
 import { TruceHttp } from "../src/index.js"
 import { echo, gatedAs, newGate, openGate } from "./support/commands.js"
 import type { TestServer } from "./support/server.js"
@@ -133,4 +143,74 @@ describe("retention", () => {
       await brief.close()
     }
   })
+})
+
+describe("limits after a restart", () => {
+  // Two executions left Running by a process that died; the map resumes both on start.
+  const resumeAfterCrash = (
+    commands: (execution: CmdExecution.AnyNoContext) => ReadonlyArray<CmdExecution.AnyNoContext>
+  ) =>
+    Effect.gen(function*() {
+      const store = yield* ExecutionStore.makeMemory
+      const execution = CmdExecution.withOptions(gatedAs("nightly"), { resumable: true })
+      const gate = newGate()
+      const now = new Date()
+      const lost = (): ExecutionRecord.ExecutionRecord => ({
+        id: ExecutionRecord.makeId(),
+        command: "nightly",
+        state: "Running",
+        createdAt: now,
+        updatedAt: now,
+        startedAt: now,
+        permissions: Access.ownerOnly,
+        input: { gate },
+        blocks: ["wait"],
+        progress: Progress.emptySummary(1, now.getTime()),
+        interrupts: [],
+        strategy: Interrupt.FinishCurrent,
+        cancellable: true,
+        labels: {},
+        resumable: true,
+        runner: "999:gone"
+      })
+      const crashed = [lost(), lost()]
+      for (const record of crashed) yield* store.insert(record)
+      const layer = CmdExecutionMap.layer({ commands: commands(execution) }).pipe(
+        Layer.provide(Layer.succeed(ExecutionStore.ExecutionStore, store))
+      )
+      return yield* Effect.gen(function*() {
+        const map = yield* CmdExecutionMap.CmdExecutionMap
+        const resumed = (yield* map.list({
+          where: { resumedFrom: { op: "in", value: crashed.map((record) => record.id) } }
+        })).records
+        expect(resumed.length).toBe(2)
+        const statesNow = Effect.forEach(resumed, (record) =>
+          Effect.map(map.get(record.id), (found) => Option.getOrThrow(found).state))
+        // Poll until the picture settles: both Running, or one Running for 20 more polls (the
+        // other then waits its turn; the gate stays closed, so the first cannot finish meanwhile).
+        let states = yield* statesNow
+        let pollsWithOne = 0
+        for (let polls = 0; polls < 500; polls++) {
+          const running = states.filter((state) =>
+            state === "Running"
+          ).length
+          if (running === 2 || (running === 1 && ++pollsWithOne > 20)) break
+          yield* Effect.sleep("10 millis")
+          states = yield* statesNow
+        }
+        openGate(gate)
+        for (const record of resumed) yield* map.await(record.id)
+        return [...states].sort()
+      }).pipe(Effect.provide(layer))
+    })
+
+  it.live("executions resumed by the map keep the route's concurrency (TruceHttp.executions)", () =>
+    Effect.gen(function*() {
+      const route = (execution: CmdExecution.AnyNoContext) => TruceHttp.command(execution, { concurrency: 1 })
+      // The routes' executions as the map's commands: one runs, the other waits its turn.
+      expect(yield* resumeAfterCrash((execution) => TruceHttp.executions([route(execution)])))
+        .toEqual(["Queued", "Running"])
+      // The bare execution (the limit lives on the route only): both run at once.
+      expect(yield* resumeAfterCrash((execution) => [execution])).toEqual(["Running", "Running"])
+    }))
 })
