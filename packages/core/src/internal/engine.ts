@@ -461,6 +461,17 @@ export class ExecutionRuntime {
   // ---------------------------------------------------------------------------
   // interrupts
 
+  private logInterrupt(interrupt: InterruptRequest, escalated: boolean): void {
+    this.log.push({
+      _tag: "InterruptRequested",
+      seq: this.log.nextSeq(),
+      at: this.now(),
+      interrupt,
+      escalated,
+      inFlight: this.running.size
+    })
+  }
+
   /** Records an interrupt request and tells the store and watchers. */
   requestInterrupt(
     request: InterruptRequest
@@ -468,14 +479,7 @@ export class ExecutionRuntime {
     return Effect.suspend(() => {
       if (this.controller.finished) return Effect.succeed(undefined)
       const result = this.controller.request(request)
-      this.log.push({
-        _tag: "InterruptRequested",
-        seq: this.log.nextSeq(),
-        at: this.now(),
-        interrupt: request,
-        escalated: result.escalated,
-        inFlight: this.running.size
-      })
+      this.logInterrupt(request, result.escalated)
       return Effect.as(this.shared.hooks.interruptAccepted(this, request, result.escalated), result)
     })
   }
@@ -484,14 +488,7 @@ export class ExecutionRuntime {
     return Effect.suspend(() => {
       const escalation = this.controller.escalate(reason, new Date(this.now()))
       if (escalation === undefined) return Effect.void
-      this.log.push({
-        _tag: "InterruptRequested",
-        seq: this.log.nextSeq(),
-        at: this.now(),
-        interrupt: escalation,
-        escalated: true,
-        inFlight: this.running.size
-      })
+      this.logInterrupt(escalation, true)
       return this.shared.hooks.interruptAccepted(this, escalation, true)
     })
   }
@@ -550,14 +547,7 @@ export class ExecutionRuntime {
       reason: "the fiber running the execution was interrupted (scope closed or process shutting down)"
     })
     const result = this.controller.request(request)
-    this.log.push({
-      _tag: "InterruptRequested",
-      seq: this.log.nextSeq(),
-      at: this.now(),
-      interrupt: request,
-      escalated: result.escalated,
-      inFlight: this.running.size
-    })
+    this.logInterrupt(request, result.escalated)
   }
 
   // ---------------------------------------------------------------------------
